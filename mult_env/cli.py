@@ -1,0 +1,160 @@
+"""The ``mult-env`` command: list problems, score completions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from mult_env.parsers import PARSERS
+from mult_env.problems import DIFFICULTIES, Problem, ProblemSet, resolve_difficulty
+from mult_env.rewards import REWARDS, Scorer
+
+__all__ = ["main"]
+
+
+def _difficulty(text: str) -> tuple[int, int]:
+    try:
+        return resolve_difficulty(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _cmd_problems(args: argparse.Namespace, out: TextIO) -> int:
+    problems = ProblemSet(
+        args.difficulty,
+        seed=args.seed,
+        split=args.split,
+        shard=args.shard,
+        num_shards=args.num_shards,
+    )
+    items = problems.take(args.n, start=args.start)
+    if args.format == "jsonl":
+        for i, p in enumerate(items, start=args.start):
+            out.write(json.dumps({"index": i, "a": p.a, "b": p.b, "answer": p.answer}) + "\n")
+        return 0
+    width = max((len(str(p.answer)) for p in items), default=6)
+    out.write(f"| index | a | b | {'answer':>{width}} |\n|---:|---:|---:|---:|\n")
+    for i, p in enumerate(items, start=args.start):
+        out.write(f"| {i} | {p.a} | {p.b} | {p.answer:>{width}} |\n")
+    return 0
+
+
+def _score_records(args: argparse.Namespace, stdin: TextIO) -> list[tuple[Problem, str]]:
+    if args.a is not None or args.b is not None:
+        if args.a is None or args.b is None:
+            raise ValueError("give both --a and --b, or neither (then JSONL is read from stdin)")
+        if not args.completions:
+            raise ValueError("give at least one completion after --a/--b")
+        return [(Problem(args.a, args.b), c) for c in args.completions]
+    if args.completions:
+        raise ValueError("completions on the command line need --a and --b")
+    records = []
+    for lineno, line in enumerate(stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            a, b, completion = record["a"], record["b"], record["completion"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ValueError(
+                f'stdin line {lineno}: expected {{"a": int, "b": int, "completion": str}}: {e}'
+            ) from None
+        if type(a) is not int or type(b) is not int or a < 0 or b < 0:
+            raise ValueError(f"stdin line {lineno}: 'a' and 'b' must be non-negative integers")
+        if not isinstance(completion, str):
+            raise ValueError(f"stdin line {lineno}: 'completion' must be a string")
+        records.append((Problem(a, b), completion))
+    return records
+
+
+def _cmd_score(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    scorer = Scorer(args.parser, args.reward, args.format_coef, args.assistant_prefix)
+    for problem, completion in _score_records(args, stdin):
+        row: dict[str, Any] = {"a": problem.a, "b": problem.b, "answer": str(problem.answer)}
+        row["completion"] = completion
+        row.update(scorer.score(completion, problem).to_dict())
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mult-env`` command."""
+    parser = argparse.ArgumentParser(
+        prog="mult-env",
+        description="Reproducible multiplication problems and hack-resistant reward scoring.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "problems",
+        help="print problems of a difficulty, seed and split",
+        description="Print items START..START+N-1 of ProblemSet(difficulty, seed, split). The "
+        "same arguments give the same problems on every machine and version.",
+        epilog="example: mult-env problems --difficulty medium --seed 42 -n 100 --split test",
+    )
+    p.add_argument(
+        "--difficulty",
+        type=_difficulty,
+        default="medium",
+        help=f"one of {', '.join(DIFFICULTIES)} or AxB digit counts such as 3x2 (default: medium)",
+    )
+    p.add_argument("--seed", type=_non_negative, default=0, help="stream seed (default: 0)")
+    p.add_argument("--split", choices=["train", "test"], default="train", help="(default: train)")
+    p.add_argument("-n", type=_non_negative, default=10, help="how many problems (default: 10)")
+    p.add_argument("--start", type=_non_negative, default=0, help="first index (default: 0)")
+    p.add_argument("--shard", type=_non_negative, default=0, help="this shard (default: 0)")
+    p.add_argument("--num-shards", type=int, default=1, help="number of shards (default: 1)")
+    p.add_argument(
+        "--format", choices=["table", "jsonl"], default="table", help="Markdown table or JSONL"
+    )
+
+    s = sub.add_parser(
+        "score",
+        help="score completions and print each reward breakdown as JSONL",
+        description="Score completions of a problem given with --a/--b, or read JSONL records "
+        '{"a": 847, "b": 293, "completion": "..."} from stdin. Prints one JSON object per '
+        "completion with its reward breakdown (total, correctness, format_ok, parsed, reason...).",
+        epilog="example: mult-env score --a 847 --b 293 'The answer is 248,171.' '248172'",
+    )
+    s.add_argument("completions", nargs="*", help="completion texts (with --a and --b)")
+    s.add_argument("--a", type=_non_negative, help="first operand")
+    s.add_argument("--b", type=_non_negative, help="second operand")
+    s.add_argument(
+        "--parser", default="answer", choices=sorted(PARSERS), help="parser (default: answer)"
+    )
+    s.add_argument(
+        "--reward", default="shaped", choices=sorted(REWARDS), help="reward (default: shaped)"
+    )
+    s.add_argument("--format-coef", type=float, default=0.1, help="format penalty (default: 0.1)")
+    s.add_argument("--assistant-prefix", default="", help="text pre-filled before each completion")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "problems":
+            return _cmd_problems(args, sys.stdout)
+        return _cmd_score(args, sys.stdout, sys.stdin)
+    except (ValueError, TypeError) as e:
+        parser.exit(2, f"mult-env {args.command}: error: {e}\n")
+    return 2  # unreachable: parser.exit raises SystemExit
+
+
+if __name__ == "__main__":
+    sys.exit(main())
