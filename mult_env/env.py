@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from typing import Any, ClassVar, SupportsFloat
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -101,7 +101,7 @@ class MultiplicationEnv(gym.Env[str, str]):
     Gymnasium's shared memory silently corrupts string observations.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}  # noqa: RUF012 (Gymnasium's API)
 
     def __init__(
         self,
@@ -158,9 +158,12 @@ class MultiplicationEnv(gym.Env[str, str]):
             index = -1
             self._problem = Problem(a, b)
         else:
-            index = options.get("index")
-            if index is None:
-                index = int(self.np_random.integers(0, len(self.problems)))
+            chosen = options.get("index")
+            if chosen is not None and type(chosen) is not int:
+                raise ValueError(f"options['index'] must be an int, got {chosen!r}")
+            if chosen is None:
+                chosen = int(self.np_random.integers(0, len(self.problems)))
+            index = chosen
             self._problem = self.problems[index]
         obs = render_text(self._problem, self.style)
         self._prompt, self._completion, self._awaiting_action = obs, "", True

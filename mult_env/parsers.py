@@ -69,7 +69,7 @@ class ParseResult:
 class Parser(Protocol):
     """Anything that turns a completion into a :class:`ParseResult`."""
 
-    def __call__(self, completion: str) -> ParseResult: ...
+    def __call__(self, completion: str, /) -> ParseResult: ...
 
 
 def _require_str(completion: object) -> str:

@@ -20,6 +20,7 @@ from math import gcd
 from typing import Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "DIFFICULTIES",
@@ -108,12 +109,13 @@ def _splitmix64(x: int) -> int:
     return z ^ (z >> 31)
 
 
-def _splitmix64_np(x: np.ndarray) -> np.ndarray:
+def _splitmix64_np(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     with np.errstate(over="ignore"):
         z = x + np.uint64(_GAMMA)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+        out: npt.NDArray[np.uint64] = z ^ (z >> np.uint64(31))
+    return out
 
 
 def _coprime_near(n: int, target: int) -> int:
@@ -157,17 +159,18 @@ class ProblemSet(Sequence[Problem]):
         self.seed, self.split, self.shard, self.num_shards = seed, split, shard, num_shards
         self.length = length
         da, db = self.digits
-        self._a_min, self._b_min = 10 ** (da - 1), 10 ** (db - 1)
+        self._a_min: int = 10 ** (da - 1)
+        self._b_min: int = 10 ** (db - 1)
         self._nb = 9 * self._b_min
         self._space = 9 * self._a_min * self._nb
         # Fixed (seed-independent) bijection of the problem space: a Weyl step coprime with
         # the space size. Positions [0, test_size) of it are the test split, the rest train.
         self._stride = _coprime_near(self._space, round(self._space * _GOLDEN))
         self._offset = self._space // 3
+        self._stride_inverse: int = pow(self._stride, -1, self._space)
         test_size = max(1, round(self._space * TEST_FRACTION))
-        self._base, self._size = (
-            (0, test_size) if split == "test" else (test_size, self._space - test_size)
-        )
+        self._base: int = 0 if split == "test" else test_size
+        self._size: int = test_size if split == "test" else self._space - test_size
         key = hashlib.blake2b(
             f"mult_env/v1/{da}x{db}/{seed}/{split}".encode(), digest_size=8
         ).digest()
@@ -194,11 +197,11 @@ class ProblemSet(Sequence[Problem]):
 
     def contains(self, problem: Problem) -> bool:
         """Whether ``problem`` belongs to this set's difficulty and split (any seed)."""
-        da, db = self.digits
-        if len(str(problem.a)) != da or len(str(problem.b)) != db:
+        a, b = problem.a, problem.b
+        if not (self._a_min <= a < 10 * self._a_min and self._b_min <= b < 10 * self._b_min):
             return False
-        index = (problem.a - self._a_min) * self._nb + (problem.b - self._b_min)
-        position = ((index - self._offset) * pow(self._stride, -1, self._space)) % self._space
+        index = (a - self._a_min) * self._nb + (b - self._b_min)
+        position = ((index - self._offset) * self._stride_inverse) % self._space
         return self._base <= position < self._base + self._size
 
     def __len__(self) -> int:

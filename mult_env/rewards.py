@@ -39,7 +39,7 @@ SHAPED_MAX_PARTIAL = 0.95
 class Reward(Protocol):
     """Correctness in ``[0, 1]`` of a parsed value (None when unparseable) against the answer."""
 
-    def __call__(self, value: int | None, answer: int) -> float: ...
+    def __call__(self, value: int | None, answer: int, /) -> float: ...
 
 
 def leading_digits_matched(value: int | None, answer: int) -> int:
