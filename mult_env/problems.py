@@ -201,7 +201,7 @@ class ProblemSet(Sequence[Problem]):
         if not (self._a_min <= a < 10 * self._a_min and self._b_min <= b < 10 * self._b_min):
             return False
         index = (a - self._a_min) * self._nb + (b - self._b_min)
-        position = ((index - self._offset) * self._stride_inverse) % self._space
+        position: int = ((index - self._offset) * self._stride_inverse) % self._space
         return self._base <= position < self._base + self._size
 
     def __len__(self) -> int:
