@@ -24,6 +24,7 @@ other work; its message is the one line a command-line front end should print.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -170,15 +171,40 @@ def _await_or_resubmit(
     return policy.run(what, lambda: submit().result())
 
 
+def _await_all(
+    policy: RetryPolicy,
+    what: str,
+    futures: Sequence[tinker.APIFuture[T]],
+    submits: Sequence[Callable[[], tinker.APIFuture[T]]],
+) -> list[T]:
+    """Wait for already submitted requests, resubmitting the ones that fail transiently.
+
+    On a permanent failure the remaining requests are still waited for (their results
+    dropped) before the first error is raised, so nothing is left running in the background.
+    """
+    results: list[T] = []
+    first_error: BaseException | None = None
+    for future, submit in zip(futures, submits, strict=True):
+        if first_error is not None:
+            try:
+                future.result()
+            except Exception as error:
+                logger.debug("dropping the outcome of a %s after an earlier error: %s", what, error)
+            continue
+        try:
+            results.append(_await_or_resubmit(policy, what, future, submit))
+        except Exception as error:
+            first_error = error
+    if first_error is not None:
+        raise first_error
+    return results
+
+
 def _gather(
     policy: RetryPolicy, what: str, submits: Sequence[Callable[[], tinker.APIFuture[T]]]
 ) -> list[T]:
-    """Submit every request first, then wait for each, resubmitting only those that fail."""
-    futures = [submit() for submit in submits]
-    return [
-        _await_or_resubmit(policy, what, future, submit)
-        for future, submit in zip(futures, submits, strict=True)
-    ]
+    """Submit every request first, then wait for each (see :func:`_await_all`)."""
+    return _await_all(policy, what, [submit() for submit in submits], submits)
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,10 +277,7 @@ class PendingSamples:
     def result(self) -> list[list[Sample]]:
         """One list of ``num_samples`` samples per prompt, in prompt order."""
         if self._result is None:
-            responses = [
-                _await_or_resubmit(self._backend.retry, "sample", future, submit)
-                for future, submit in zip(self._futures, self._resubmit, strict=True)
-            ]
+            responses = _await_all(self._backend.retry, "sample", self._futures, self._resubmit)
             self._result = [
                 self._backend._to_samples(prompt, response, self._num_samples, self.policy_version)
                 for prompt, response in zip(self._prompt_tokens, responses, strict=True)
@@ -458,7 +481,14 @@ class TinkerBackend:
         def step() -> tuple[tinker.ForwardBackwardOutput, tinker.OptimStepResponse]:
             fb_future = self.training_client.forward_backward(data, LOSS_FN)
             optim_future = self.training_client.optim_step(adam)
-            return fb_future.result(), optim_future.result()
+            # Wait for both even when the first fails: no request is left unobserved.
+            try:
+                fb = fb_future.result()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    optim_future.result()
+                raise
+            return fb, optim_future.result()
 
         start = time.monotonic()
         fb, optim = self.retry.run("forward_backward+optim_step", step)

@@ -195,6 +195,7 @@ class FakeTinker:
     train_datums: int = 0
     service_clients: list[FakeServiceClient] = field(default_factory=list)
     _failures: dict[str, list[BaseException]] = field(default_factory=dict)
+    _poisoned_optim: BaseException | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _run_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _seq_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -230,7 +231,14 @@ class FakeTinker:
             if delay:
                 time.sleep(delay)
             if error is not None:
+                if method == "forward_backward":
+                    # The service orders a run's requests: the optim_step paired with a failed
+                    # forward_backward fails too, and nothing is applied.
+                    self._poisoned_optim = error
                 raise error
+            if method == "optim_step" and self._poisoned_optim is not None:
+                poisoned, self._poisoned_optim = self._poisoned_optim, None
+                raise poisoned
             return fn()
 
         if pool is None:
