@@ -1,0 +1,364 @@
+"""mult_env's tinker-cookbook adapter, tested against the ``rl/types`` protocol.
+
+tinker-cookbook itself does not install here, so the renderer is a tiny byte-level fake with
+the cookbook's renderer contract (``build_generation_prompt``, ``get_stop_sequences``,
+``parse_response`` returning a ``ParseTermination``-like value); everything else is real: the
+``tinker`` SDK's ``ModelInput``, mult_env's problems and scorer, and a rollout loop written
+the way ``tinker_cookbook.rl.rollout_runner.run_rollout`` drives an env.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import pickle
+from enum import Enum
+from typing import Any
+
+import pytest
+
+tinker = pytest.importorskip("tinker")
+
+from mult_env import Problem, ProblemSet, Scorer  # noqa: E402
+from mult_env.integrations.tinker_cookbook import (  # noqa: E402
+    MultiplicationDatasetBuilder,
+    MultiplicationEnvConfig,
+    MultiplicationGroupBuilder,
+    MultiplicationProblemEnv,
+    MultiplicationRLDataset,
+    Renderer,
+    StepResult,
+)
+
+STOP = 256
+"""The fake vocabulary: token ``i < 256`` is byte ``i``; 256 ends a turn."""
+
+
+class Termination(str, Enum):
+    """Mirrors tinker-cookbook 0.6's ``renderers.ParseTermination``."""
+
+    STOP_SEQUENCE = "stop_sequence"
+    EOS = "eos"
+    MALFORMED = "malformed"
+
+    @property
+    def is_clean(self) -> bool:
+        return self is not Termination.MALFORMED
+
+    @property
+    def is_stop_sequence(self) -> bool:
+        return self is Termination.STOP_SEQUENCE
+
+
+def encode(text: str) -> list[int]:
+    return list(text.encode("utf-8"))
+
+
+class ByteRenderer:
+    """A byte-level chat renderer: ``role: content`` + STOP per message.
+
+    Module-level and stateless, so it pickles like the cookbook's ``get_renderer`` renderers.
+    """
+
+    def build_generation_prompt(
+        self, messages: list[dict[str, Any]], role: str = "assistant", prefill: str | None = None
+    ) -> Any:
+        tokens: list[int] = []
+        for message in messages:
+            tokens += [*encode(f"{message['role']}: {message['content']}"), STOP]
+        tokens += encode(f"{role}: {prefill or ''}")
+        return tinker.ModelInput.from_ints(tokens)
+
+    def get_stop_sequences(self) -> list[int]:
+        return [STOP]
+
+    def parse_response(self, response: list[int]) -> tuple[dict[str, Any], Any]:
+        stops = response.count(STOP)
+        if stops > 1:
+            raise ValueError("several stop tokens: wrong stop condition")
+        end = response.index(STOP) if stops else len(response)
+        text = bytes(response[:end]).decode("utf-8", errors="replace")
+        termination = Termination.STOP_SEQUENCE if stops else Termination.MALFORMED
+        return {"role": "assistant", "content": text}, termination
+
+    def decode_prompt(self, model_input: Any) -> str:
+        return bytes(t for t in model_input.to_ints() if t != STOP).decode("utf-8")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    __hash__ = object.__hash__
+
+
+class LegacyRenderer(ByteRenderer):
+    """tinker-cookbook < 0.6: ``parse_response`` returns ``(message, parsed_cleanly: bool)``."""
+
+    def parse_response(self, response: list[int]) -> tuple[dict[str, Any], Any]:
+        message, termination = super().parse_response(response)
+        return message, termination.is_stop_sequence
+
+
+class ThinkingRenderer(ByteRenderer):
+    """Returns list content with a thinking part, as the cookbook's reasoning renderers do."""
+
+    def parse_response(self, response: list[int]) -> tuple[dict[str, Any], Any]:
+        message, termination = super().parse_response(response)
+        parts = [
+            {"type": "thinking", "thinking": "7*3=21, so 248170? no: 248171"},
+            {"type": "text", "text": message["content"]},
+        ]
+        return {"role": "assistant", "content": parts}, termination
+
+
+PROBLEM = Problem(847, 293)
+RENDERER = ByteRenderer()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def answer(text: str, stop: bool = True) -> list[int]:
+    return encode(text) + ([STOP] if stop else [])
+
+
+async def rollout(env: Any, tokens: list[int], stop_reason: str = "stop") -> tuple[Any, Any]:
+    """One episode driven like tinker-cookbook's ``run_rollout``: observe, sample, step."""
+    ob, stop_condition = await env.initial_observation()
+    assert isinstance(ob, tinker.ModelInput)
+    assert stop_condition == [STOP]
+    result = await env.step(tokens, extra={"stop_reason": stop_reason})
+    return ob, result
+
+
+def test_fake_renderer_satisfies_the_protocol() -> None:
+    assert isinstance(RENDERER, Renderer)
+
+
+def test_signatures_match_tinker_cookbook_rl_types() -> None:
+    # tinker-cookbook 0.6.1: every Env / EnvGroupBuilder hook is a coroutine and step takes
+    # the action positionally and `extra` by keyword.
+    for method in (
+        MultiplicationProblemEnv.initial_observation,
+        MultiplicationProblemEnv.step,
+        MultiplicationGroupBuilder.make_envs,
+        MultiplicationGroupBuilder.compute_group_rewards,
+        MultiplicationGroupBuilder.cleanup,
+        MultiplicationDatasetBuilder.__call__,
+    ):
+        assert inspect.iscoroutinefunction(method), method
+    step = inspect.signature(MultiplicationProblemEnv.step).parameters
+    assert list(step) == ["self", "action", "extra"]
+    assert step["extra"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert step["extra"].default is None
+    fields = [f for f in StepResult.__dataclass_fields__]
+    assert fields == [
+        "reward",
+        "episode_done",
+        "next_observation",
+        "next_stop_condition",
+        "metrics",
+        "logs",
+    ]
+
+
+def test_prompt_is_the_rendered_conversation() -> None:
+    env = MultiplicationProblemEnv(PROBLEM, RENDERER)
+    ob, _ = run(env.initial_observation())
+    text = RENDERER.decode_prompt(ob)
+    assert text.startswith("user: What is 12 * 15?")
+    assert "assistant: The answer is 180." in text
+    assert text.endswith("user: " + env.messages[-1]["content"] + "assistant: ")
+    assert "847 * 293" in env.messages[-1]["content"]
+
+
+def test_correct_answer_earns_full_reward_and_numeric_metrics() -> None:
+    env = MultiplicationProblemEnv(PROBLEM, RENDERER)
+    _, result = run(rollout(env, answer("The answer is 248,171.")))
+    assert isinstance(result, StepResult)
+    assert result.reward == 1.0
+    assert result.episode_done is True
+    assert isinstance(result.next_observation, tinker.ModelInput)
+    assert result.next_observation.length == 0
+    assert result.metrics["correct"] == 1.0
+    assert result.metrics["format"] == 1.0
+    assert result.metrics["stop/completed"] == 1.0
+    # metrics are numbers the cookbook averages; logs are for display only
+    assert all(type(v) in (int, float) for v in result.metrics.values()), result.metrics
+    assert all(type(v) in (str, int, float) for v in result.logs.values()), result.logs
+    assert result.logs["reference_answer"] == "248171"
+    assert result.logs["parsed"] == "248171"
+    assert result.logs["problem"] == "847 * 293"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["248171", "The answer is 248170.", "248171 or 248172", "12*15=180 so 248171", "-248171", ""],
+)
+def test_reward_is_the_scorers_total_when_the_stop_is_clean(text: str) -> None:
+    env = MultiplicationProblemEnv(PROBLEM, RENDERER)
+    _, result = run(rollout(env, answer(text)))
+    expected = Scorer("answer", "shaped", 0.1).score(text, PROBLEM)
+    assert result.reward == pytest.approx(expected.total)
+    assert result.metrics["correct"] == float(expected.correct)
+    assert result.metrics["format"] == float(expected.format_ok)
+    assert env.breakdown == expected
+
+
+def test_truncated_response_loses_the_format_bonus_but_keeps_correctness() -> None:
+    env = MultiplicationProblemEnv(PROBLEM, RENDERER)
+    _, result = run(rollout(env, answer("The answer is 248171.", stop=False), "length"))
+    assert result.reward == pytest.approx(0.9)
+    assert result.metrics["correct"] == 1.0
+    assert result.metrics["format"] == 0.0
+    assert result.metrics["format_parse"] == 1.0
+    assert result.metrics["stop/max_tokens"] == 1.0
+    assert "stop/completed" not in result.metrics
+    assert result.logs["termination"] == str(Termination.MALFORMED)
+
+
+def test_eos_counts_only_when_lenient() -> None:
+    class EosRenderer(ByteRenderer):
+        def parse_response(self, response: list[int]) -> tuple[dict[str, Any], Any]:
+            message, _ = super().parse_response(response)
+            return message, Termination.EOS
+
+    tokens = answer("The answer is 248171.")
+    strict = MultiplicationProblemEnv(PROBLEM, EosRenderer())
+    assert run(rollout(strict, tokens))[1].reward == pytest.approx(0.9)
+    lenient = MultiplicationProblemEnv(
+        PROBLEM, EosRenderer(), MultiplicationEnvConfig(require_stop_sequence_for_format=False)
+    )
+    assert run(rollout(lenient, tokens))[1].reward == 1.0
+
+
+def test_legacy_bool_termination_is_accepted() -> None:
+    renderer = LegacyRenderer()
+    good = run(rollout(MultiplicationProblemEnv(PROBLEM, renderer), answer("248171")))[1]
+    cut = run(rollout(MultiplicationProblemEnv(PROBLEM, renderer), answer("248171", False)))[1]
+    assert (good.reward, cut.reward) == (1.0, pytest.approx(0.9))
+
+
+def test_thinking_parts_are_ignored_and_only_text_is_scored() -> None:
+    env = MultiplicationProblemEnv(PROBLEM, ThinkingRenderer())
+    result = run(rollout(env, answer("The answer is 248171.")))[1]
+    assert result.reward == 1.0
+
+
+def test_bad_termination_value_is_a_clear_error() -> None:
+    class Broken(ByteRenderer):
+        def parse_response(self, response: list[int]) -> tuple[dict[str, Any], Any]:
+            return {"role": "assistant", "content": "1"}, "ok"
+
+    with pytest.raises(TypeError, match="ParseTermination"):
+        run(rollout(MultiplicationProblemEnv(PROBLEM, Broken()), answer("1")))
+
+
+def test_assistant_prefix_is_prefilled_and_scored() -> None:
+    config = MultiplicationEnvConfig(assistant_prefix="The answer is")
+    env = MultiplicationProblemEnv(PROBLEM, RENDERER, config)
+    ob, result = run(rollout(env, answer(" 248171.")))
+    assert RENDERER.decode_prompt(ob).endswith("assistant: The answer is")
+    assert result.reward == 1.0
+
+
+def test_untrusted_responses_are_logged_truncated() -> None:
+    env = MultiplicationProblemEnv(PROBLEM, RENDERER, MultiplicationEnvConfig(max_logged_chars=50))
+    result = run(rollout(env, answer("9" * 100_000)))[1]
+    assert result.reward == pytest.approx(-0.1)
+    assert len(result.logs["response"]) == 53
+    assert result.logs["reason"] == "too long"
+
+
+def test_env_is_single_use_and_checks_actions() -> None:
+    env = MultiplicationProblemEnv(PROBLEM, RENDERER)
+    run(rollout(env, answer("248171")))
+    with pytest.raises(RuntimeError, match="single-use"):
+        run(env.step(answer("248171")))
+    with pytest.raises(TypeError, match="token ids"):
+        run(MultiplicationProblemEnv(PROBLEM, RENDERER).step("248171"))  # type: ignore[arg-type]
+
+
+def test_config_is_validated_up_front() -> None:
+    with pytest.raises(ValueError, match="unknown parser"):
+        MultiplicationEnvConfig(parser="nope")
+    with pytest.raises(ValueError, match="format_coef"):
+        MultiplicationEnvConfig(format_coef=2.0)
+    with pytest.raises(ValueError, match="group_size"):
+        MultiplicationGroupBuilder(PROBLEM, RENDERER, 0)
+
+
+def test_group_is_one_problem_and_group_rewards_centre_correctly() -> None:
+    builder = MultiplicationGroupBuilder(PROBLEM, RENDERER, group_size=4)
+    envs = run(builder.make_envs())
+    assert len(envs) == 4
+    assert len({id(e) for e in envs}) == 4
+    assert {e.problem for e in envs} == {PROBLEM}
+    texts = ["248171", "248170", "The answer is 248,171.", "no idea"]
+    rewards = [run(rollout(e, answer(t)))[1].reward for e, t in zip(envs, texts, strict=True)]
+    assert rewards == pytest.approx([1.0, 0.95 * 5 / 6, 1.0, -0.1])
+    group = run(builder.compute_group_rewards([object()] * 4, envs))
+    assert group == [(0.0, {})] * 4
+    run(builder.cleanup())
+    assert builder.logging_tags() == ["mult_env"]
+
+
+def test_group_builder_pickles_round_trip() -> None:
+    config = MultiplicationEnvConfig(reward="binary", assistant_prefix="The answer is")
+    builder = MultiplicationGroupBuilder(PROBLEM, RENDERER, 3, config, ("mult_env", "x"))
+    clone = pickle.loads(pickle.dumps(builder))
+    assert clone == builder
+    envs = run(clone.make_envs())
+    result = run(rollout(envs[0], answer(" 248171")))[1]
+    assert result.reward == 1.0
+    assert clone.logging_tags() == ["mult_env", "x"]
+
+
+def test_dataset_batches_are_reproducible_groups_of_one_problem() -> None:
+    dataset = MultiplicationRLDataset(
+        RENDERER, batch_size=5, group_size=2, n_batches=3, difficulty="easy", seed=7
+    )
+    assert len(dataset) == 3
+    stream = ProblemSet("easy", seed=7, split="train")
+    seen = []
+    for i in range(len(dataset)):
+        batch = dataset.get_batch(i)
+        assert len(batch) == 5
+        assert all(b.group_size == 2 for b in batch)
+        assert [b.problem for b in batch] == stream.take(5, start=5 * i)
+        assert batch[0].logging_tags() == ["mult_env", "mult_2x2", "mult_env_train"]
+        seen += [b.problem for b in batch]
+    assert [b.problem for b in dataset.get_batch(1)] == seen[5:10]
+    for bad in (-1, 3):
+        with pytest.raises(IndexError):
+            dataset.get_batch(bad)
+
+
+def test_dataset_builder_gives_a_disjoint_held_out_test_set() -> None:
+    builder = MultiplicationDatasetBuilder(
+        RENDERER, batch_size=10, group_size=4, n_batches=5, n_test_problems=40, test_batch_size=20
+    )
+    train, test = run(builder())
+    assert test is not None
+    assert (len(train), len(test)) == (5, 2)
+    train_problems = {b.problem for i in range(len(train)) for b in train.get_batch(i)}
+    test_groups = [b for i in range(len(test)) for b in test.get_batch(i)]
+    assert len(test_groups) == 40
+    assert all(b.group_size == 1 for b in test_groups)
+    assert test_groups[0].logging_tags()[-1] == "mult_env_test"
+    held_out = ProblemSet("medium", seed=42, split="test")
+    assert [b.problem for b in test_groups] == held_out.take(40)
+    assert all(held_out.contains(b.problem) for b in test_groups)
+    assert not train_problems & {b.problem for b in test_groups}
+    assert not any(held_out.contains(p) for p in train_problems)
+
+
+def test_dataset_builder_defaults_follow_the_log_and_can_skip_test() -> None:
+    train, test = run(MultiplicationDatasetBuilder(RENDERER)())
+    assert (len(train), train.batch_size, train.group_size) == (100, 50, 4)
+    assert test is not None and len(test) == 1 and test.batch_size == 100
+    assert run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=0)())[1] is None
+    with pytest.raises(ValueError, match="multiple"):
+        run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=30, test_batch_size=20)())
+    with pytest.raises(ValueError, match="difficulty"):
+        MultiplicationDatasetBuilder(RENDERER, difficulty="galactic")
