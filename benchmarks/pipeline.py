@@ -1,0 +1,200 @@
+"""Wall time per RL batch on Tinker: sequential vs pipelined sampling, measured on the fake SDK.
+
+On Tinker, sampling and training run on the service; the trainer mostly waits. A batch costs
+``snapshot + sample + train`` when each step waits for the previous one. With pipelining, the
+requests for batch n+1 are submitted (from the weights *before* update n) just before batch n's
+``forward_backward``/``optim_step``, so sampling and training overlap and a batch costs about
+``max(snapshot + sample, train)``, at the price of samples one update stale (importance sampling
+corrects for that; ``tinker/staleness`` and ``optim/kl_sample_train_*`` in the metrics show it).
+
+This benchmark runs the same small RL loop (group-centred advantages of the ``mult_env`` shaped
+reward) both ways on :mod:`tests.trainers.fake_tinker` with injected service latency, so the
+numbers isolate the scheduling effect from model compute. Run from the repository root::
+
+    python -m benchmarks.pipeline                       # defaults: the numbers in docs/tinker.md
+    python -m benchmarks.pipeline --sample-latency 2 --train-latency 1 --batches 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mult_env import ProblemSet, PromptStyle, Scorer, build_messages
+from trainers.backend import PromptSpec, Sample
+
+__all__ = ["PipelineResult", "main", "markdown_table", "run"]
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """Timings of one run of the loop."""
+
+    mode: str
+    batch_seconds: list[float]
+    staleness: list[float]
+
+    @property
+    def mean_s(self) -> float:
+        # The first batch cannot overlap with anything; steady state is what a long run sees.
+        steady = self.batch_seconds[1:] or self.batch_seconds
+        return statistics.fmean(steady)
+
+    @property
+    def total_s(self) -> float:
+        return sum(self.batch_seconds)
+
+
+def _prompts(problems: ProblemSet, batch: int, batch_size: int) -> list[PromptSpec]:
+    style = PromptStyle(few_shot=True)
+    return [
+        PromptSpec(messages=tuple(build_messages(problems[batch * batch_size + i], style)))
+        for i in range(batch_size)
+    ]
+
+
+def _advantages(
+    scorer: Scorer, problems: Sequence[Any], groups: list[list[Sample]]
+) -> tuple[list[Sample], list[list[float]]]:
+    flat: list[Sample] = []
+    advantages: list[list[float]] = []
+    for problem, group in zip(problems, groups, strict=True):
+        rewards = [r.total for r in scorer.score_group([s.text for s in group], problem)]
+        mean = sum(rewards) / len(rewards)
+        for sample, reward in zip(group, rewards, strict=True):
+            flat.append(sample)
+            advantages.append([reward - mean] * len(sample.tokens))
+    return flat, advantages
+
+
+def run(
+    backend: Any,
+    *,
+    pipelined: bool,
+    batches: int = 8,
+    batch_size: int = 8,
+    group_size: int = 4,
+    max_tokens: int = 12,
+    seed: int = 0,
+) -> PipelineResult:
+    """Run ``batches`` RL steps on a :class:`trainers.tinker_backend.TinkerBackend`."""
+    problems = ProblemSet("medium", seed=seed, split="train")
+    scorer = Scorer()
+
+    def batch_problems(n: int) -> list[Any]:
+        return [problems[n * batch_size + i] for i in range(batch_size)]
+
+    def submit(n: int) -> Any:
+        return backend.sample_async(
+            _prompts(problems, n, batch_size), group_size, max_tokens=max_tokens, temperature=1.0
+        )
+
+    times: list[float] = []
+    staleness: list[float] = []
+    pending = submit(0) if pipelined else None
+    for n in range(batches):
+        start = time.monotonic()
+        if pipelined:
+            groups = pending.result()
+            flat, advantages = _advantages(scorer, batch_problems(n), groups)
+            # Submit batch n+1 from the current weights *before* training on batch n.
+            pending = submit(n + 1) if n + 1 < batches else None
+        else:
+            groups = submit(n).result()
+            flat, advantages = _advantages(scorer, batch_problems(n), groups)
+        metrics = backend.train_step(flat, advantages)
+        staleness.append(metrics.get("tinker/staleness", 0.0))
+        times.append(time.monotonic() - start)
+    return PipelineResult("pipelined" if pipelined else "sequential", times, staleness)
+
+
+def markdown_table(results: Sequence[PipelineResult]) -> str:
+    """Mode, steady-state seconds per batch, total, speed-up over the first row, staleness."""
+    base = results[0].mean_s
+    lines = [
+        "| Mode | s/batch (steady) | Total s | Speed-up | Mean staleness |",
+        "|------|------------------|---------|----------|----------------|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.mode} | {r.mean_s:.2f} | {r.total_s:.2f} | {base / r.mean_s:.2f}x | "
+            f"{statistics.fmean(r.staleness):.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def _fake_backend(latency: Any) -> tuple[Any, Any]:
+    import os
+    from types import SimpleNamespace
+
+    import tinker
+
+    from tests.trainers import fake_tinker
+    from trainers import tinker_backend
+
+    world = fake_tinker.FakeTinker(latency=latency)
+    os.environ.setdefault("TINKER_API_KEY", "tml-fake-benchmark")
+    real = tinker.ServiceClient
+    tinker.ServiceClient = lambda *a, **k: fake_tinker.FakeServiceClient(world, *a, **k)  # type: ignore[misc]
+    try:
+        config = SimpleNamespace(
+            model_name="Qwen/Qwen3-4B-Instruct-2507", lora_rank=16, learning_rate=1e-3, seed=0
+        )
+        backend = tinker_backend.create(config)
+    finally:
+        tinker.ServiceClient = real  # type: ignore[misc]
+    return world, backend
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: both modes on fresh fakes, then the Markdown table."""
+    parser = argparse.ArgumentParser(description="Sequential vs pipelined sampling on the fake")
+    parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="problems per batch")
+    parser.add_argument("--group-size", type=int, default=4)
+    parser.add_argument("--sample-latency", type=float, default=0.6, help="s per sample request")
+    parser.add_argument("--train-latency", type=float, default=0.5, help="s per forward_backward")
+    parser.add_argument("--optim-latency", type=float, default=0.05, help="s per optim_step")
+    parser.add_argument("--snapshot-latency", type=float, default=0.1, help="s per sampler save")
+    args = parser.parse_args(argv)
+
+    from tests.trainers.fake_tinker import Latency
+
+    latency = Latency(
+        sample=args.sample_latency,
+        forward_backward=args.train_latency,
+        optim_step=args.optim_latency,
+        save=args.snapshot_latency,
+    )
+    results = []
+    for pipelined in (False, True):
+        world, backend = _fake_backend(latency)
+        try:
+            results.append(
+                run(
+                    backend,
+                    pipelined=pipelined,
+                    batches=args.batches,
+                    batch_size=args.batch_size,
+                    group_size=args.group_size,
+                )
+            )
+            world.assert_all_futures_resolved()
+        finally:
+            world.shutdown()
+    print(
+        f"fake Tinker, latency per request: sample {args.sample_latency}s, forward_backward "
+        f"{args.train_latency}s, optim_step {args.optim_latency}s, sampler snapshot "
+        f"{args.snapshot_latency}s; {args.batches} batches x {args.batch_size} problems x "
+        f"{args.group_size} samples\n"
+    )
+    print(markdown_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
