@@ -7,6 +7,7 @@ model and check that what TRL logged is what our reward functions returned.
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import re
@@ -344,6 +345,36 @@ def test_grpo_trainer_logs_the_rewards_our_functions_returned(tmp_path: Path) ->
     assert len({v for call in fmt.calls for v in call}) > 1
     # TRL handed our functions conversational completions (one assistant message each).
     assert all(c[0]["role"] == "assistant" for c in correctness.completions)
+
+
+@pytest.mark.integration
+@pytest.mark.filterwarnings(PEFT_GC_WARNING)
+def test_trl_grpo_script_end_to_end(tmp_path: Path) -> None:
+    """trainers/trl_grpo.py with a model given by path: train, evaluate twice, save."""
+    pytest.importorskip("trl")
+    pytest.importorskip("peft")
+    from trainers import trl_grpo
+
+    tokenizer = _byte_tokenizer()
+    model_dir = tmp_path / "tiny"
+    _tiny_model(tokenizer).save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    out = tmp_path / "run"
+    summary = trl_grpo.main(
+        [
+            "--model", str(model_dir), "--difficulty", "tiny", "--no-few-shot",
+            "--steps", "2", "--problems-per-step", "2", "--num-generations", "2",
+            "--max-completion-length", "3", "--train-problems", "8", "--eval-problems", "2",
+            "--components", "total", "accuracy", "--output-dir", str(out),
+        ]
+    )  # fmt: skip
+    assert summary["eval_before"].keys() == summary["eval_after"].keys() >= {"accuracy"}
+    history = json.loads((out / "log_history.json").read_text())
+    trained = [e for e in history if "rewards/total/mean" in e]
+    assert [e["step"] for e in trained] == [1, 2]
+    assert all("rewards/accuracy/mean" in e and "mult_env/accuracy" in e for e in trained)
+    assert (out / "adapter" / "adapter_config.json").is_file()
+    assert json.loads((out / "summary.json").read_text())["output_dir"] == str(out)
 
 
 # ---------------------------------------------------------------------------- helpers
