@@ -51,6 +51,9 @@ _NUMBER = r"(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]*|0)"
 _ANSWER_RE = re.compile(rf"(?:[Tt]he answer is:?\s+)?({_NUMBER})\.?", re.ASCII)
 _NUMBER_RE = re.compile(_NUMBER, re.ASCII)
 _DIGIT_RUN_RE = re.compile(r"[0-9](?:[0-9,]*[0-9])?", re.ASCII)
+# Only for choosing a rejection reason; compiled without re.ASCII on purpose (a Unicode space
+# after the prefix is still recognised as the prefix when explaining what went wrong).
+_PREFIX_RE = re.compile(r"^[Tt]he answer is:?\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,47 @@ class ParseResult:
     """Whether the completion follows the expected format (drives the format term)."""
     reason: str
     """Short human-readable explanation: ``"ok"`` or why the text was rejected."""
+
+
+_new_object = object.__new__
+_set_value = ParseResult.__dict__["value"].__set__
+_set_well_formed = ParseResult.__dict__["well_formed"].__set__
+_set_reason = ParseResult.__dict__["reason"].__set__
+
+
+def _parse_result(value: int | None, well_formed: bool, reason: str) -> ParseResult:
+    """``ParseResult(value, well_formed, reason)`` at a third of the cost, for hot paths.
+
+    A frozen dataclass's generated ``__init__`` stores each field through
+    ``object.__setattr__``; writing the slots through their descriptors builds the very same
+    (equal, frozen, hashable) instance without that per-field overhead.
+    """
+    result = _new_object(ParseResult)
+    _set_value(result, value)
+    _set_well_formed(result, well_formed)
+    _set_reason(result, reason)
+    return result
+
+
+def _canonical_answer_digits(text: str) -> str | None:
+    """The digits of ``text`` when it is the common shape of a well-formed answer, else None.
+
+    ``text`` (already stripped, at most ``MAX_ANSWER_CHARS`` long) qualifies when it is
+    ``[The answer is ]D[.]`` with ``D`` plain canonical ASCII digits ("The answer is 248171.",
+    "248171"): every such text is accepted by ``_ANSWER_RE`` with group 1 equal to ``D``. Anything
+    else returns None and must go through the regular expression, so the answer is the same as
+    the regex's either way; this only skips the regex engine for the answers a trained policy
+    emits almost always.
+    """
+    body = text
+    head = body[:14]
+    if head == "The answer is " or head == "the answer is ":
+        body = body[14:]
+    if body[-1:] == ".":
+        body = body[:-1]
+    if body.isdigit() and body.isascii() and (body[0] != "0" or len(body) == 1):
+        return body
+    return None
 
 
 @runtime_checkable
@@ -78,8 +122,15 @@ def _require_str(completion: object) -> str:
     return completion
 
 
+_MALFORMED: dict[str, ParseResult] = {}
+
+
 def _malformed(reason: str) -> ParseResult:
-    return ParseResult(None, False, reason)
+    # ParseResult is immutable, so equal rejections can share one instance.
+    result = _MALFORMED.get(reason)
+    if result is None:
+        result = _MALFORMED.setdefault(reason, ParseResult(None, False, reason))
+    return result
 
 
 def _strict_number(text: str) -> ParseResult:
@@ -88,7 +139,7 @@ def _strict_number(text: str) -> ParseResult:
     if len(text) > MAX_ANSWER_CHARS:
         return _malformed("too long")
     if _NUMBER_RE.fullmatch(text):
-        return ParseResult(int(text.replace(",", "")), True, "ok")
+        return _parse_result(int(text.replace(",", "")), True, "ok")
     return _malformed(_why_not_a_number(text))
 
 
@@ -98,7 +149,7 @@ def _why_not_a_number(text: str) -> str:
         return "empty"
     if "-" in text:
         return "negative or signed number"
-    if any(ch.isdigit() and not ch.isascii() for ch in text):
+    if not text.isascii() and any(ch.isdigit() and not ch.isascii() for ch in text):
         return "non-ASCII digits"
     if "." in text.rstrip("."):
         return "not an integer"
@@ -123,12 +174,15 @@ class AnswerParser:
         text = _require_str(completion).strip()
         if len(text) > MAX_ANSWER_CHARS:
             return _malformed("too long")
+        digits = _canonical_answer_digits(text)
+        if digits is not None:
+            return _parse_result(int(digits), True, "ok")
         match = _ANSWER_RE.fullmatch(text)
         if match:
-            return ParseResult(int(match.group(1).replace(",", "")), True, "ok")
+            return _parse_result(int(match.group(1).replace(",", "")), True, "ok")
         if not text:
             return _malformed("empty")
-        body = re.sub(r"^[Tt]he answer is:?\s*", "", text).rstrip(".")
+        body = _PREFIX_RE.sub("", text).rstrip(".")
         return _malformed(_why_not_a_number(body))
 
 
@@ -175,7 +229,7 @@ class LastNumberParser:
         digits = match.group(0)[::-1].replace(",", "")
         if len(digits) > MAX_NUMBER_DIGITS:
             return _malformed("number too long")
-        return ParseResult(int(digits), True, "ok")
+        return _parse_result(int(digits), True, "ok")
 
 
 class ThinkStripped:

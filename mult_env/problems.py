@@ -73,6 +73,23 @@ class Problem:
         return f"{self.a} * {self.b}"
 
 
+_new_object = object.__new__
+_set_a = Problem.__dict__["a"].__set__
+_set_b = Problem.__dict__["b"].__set__
+
+
+def _problem(a: int, b: int) -> Problem:
+    """``Problem(a, b)`` without the frozen dataclass's per-field ``object.__setattr__`` calls.
+
+    Writes the two slots through their descriptors: the same (equal, frozen, hashable) instance
+    at a fraction of the cost, for the per-item hot paths below.
+    """
+    problem = _new_object(Problem)
+    _set_a(problem, a)
+    _set_b(problem, b)
+    return problem
+
+
 def resolve_difficulty(difficulty: Difficulty) -> tuple[int, int]:
     """Return the exact ``(digits_a, digits_b)`` of a difficulty name or pair.
 
@@ -193,7 +210,33 @@ class ProblemSet(Sequence[Problem]):
     def _problem_at(self, position: int) -> Problem:
         index = (position * self._stride + self._offset) % self._space
         q, r = divmod(index, self._nb)
-        return Problem(self._a_min + q, self._b_min + r)
+        return _problem(self._a_min + q, self._b_min + r)
+
+    def _items(self, start: int, stop: int) -> list[Problem]:
+        """Items ``start .. stop-1`` (already bounds-checked): ``[self[i] for i in ...]``.
+
+        The same arithmetic as :meth:`_position` and :meth:`_problem_at`, inlined with the
+        constants hoisted out of the loop. Below 2**32 problems per split (every difficulty up
+        to 4x5 digits) one SplitMix64 word is enough and its steps are written out here.
+        """
+        if self._hash_words != 1:
+            return [
+                self._problem_at(self._position(i * self.num_shards + self.shard))
+                for i in range(start, stop)
+            ]
+        key, shards, shard = self._key, self.num_shards, self.shard
+        base, size, stride, offset = self._base, self._size, self._stride, self._offset
+        space, nb, a_min, b_min = self._space, self._nb, self._a_min, self._b_min
+        out: list[Problem] = []
+        append = out.append
+        for i in range(start, stop):
+            # _splitmix64((key + j * _GAMMA) & _M64) with j the unsharded index
+            z = (key + (i * shards + shard + 1) * _GAMMA) & _M64
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+            q, r = divmod(((base + (z ^ (z >> 31)) % size) * stride + offset) % space, nb)
+            append(_problem(a_min + q, b_min + r))
+        return out
 
     def contains(self, problem: Problem) -> bool:
         """Whether ``problem`` belongs to this set's difficulty and split (any seed)."""
@@ -212,8 +255,19 @@ class ProblemSet(Sequence[Problem]):
     @overload
     def __getitem__(self, i: slice) -> list[Problem]: ...
     def __getitem__(self, i: int | slice) -> Problem | list[Problem]:
+        if type(i) is int and 0 <= i < self.length and self._hash_words == 1:
+            # The common case, inlined: _problem_at(_position(j)) for one hash word.
+            z = (self._key + (i * self.num_shards + self.shard + 1) * _GAMMA) & _M64
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+            position = self._base + (z ^ (z >> 31)) % self._size
+            q, r = divmod((position * self._stride + self._offset) % self._space, self._nb)
+            return _problem(self._a_min + q, self._b_min + r)
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self.length))]
+            start, stop, step = i.indices(self.length)
+            if step == 1:
+                return self._items(start, max(start, stop))
+            return [self[j] for j in range(start, stop, step)]
         if not isinstance(i, int | np.integer):
             raise TypeError(
                 f"ProblemSet indices must be integers or slices, not {type(i).__name__}"
@@ -230,7 +284,17 @@ class ProblemSet(Sequence[Problem]):
             yield self[i]
 
     def take(self, n: int, start: int = 0) -> list[Problem]:
-        """Items ``start .. start+n-1`` as a list."""
+        """Items ``start .. start+n-1`` as a list.
+
+        Large takes from problem spaces below 2**31 pairs are computed by :meth:`arrays` (the
+        same uint64 arithmetic, vectorised) and wrapped into :class:`Problem` objects.
+        """
+        if n >= 64 and start >= 0 and self._space.bit_length() <= 31:
+            stop = min(start + n, self.length)
+            if stop <= start:
+                return []
+            a, b = self.arrays(stop - start, start)
+            return list(map(_problem, a.tolist(), b.tolist()))
         return self[start : start + n]
 
     def arrays(self, n: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:

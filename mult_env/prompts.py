@@ -70,6 +70,32 @@ def build_messages(problem: Problem, style: PromptStyle = PromptStyle()) -> list
     return messages
 
 
+class _Template:
+    """Everything of a style's prompt that does not depend on the problem, computed once.
+
+    ``render_text`` and ``build_messages`` of a problem are ``head + question + tail`` and
+    ``prior`` (copied) plus the question message; :meth:`render` gives both, formatting the
+    question once. Used by the environment's ``reset``; equal to the public functions (tested).
+    """
+
+    __slots__ = ("head", "prior", "tail")
+
+    def __init__(self, style: PromptStyle) -> None:
+        sentinel = Problem(0, 0)
+        messages = build_messages(sentinel, style)
+        self.prior: tuple[Message, ...] = tuple(messages[:-1])
+        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in self.prior]
+        self.head = "\n".join([*lines, "User: "]) if lines else "User: "
+        self.tail = "\n" + f"Assistant: {style.assistant_prefix}".rstrip(" ")
+
+    def render(self, problem: Problem) -> tuple[str, list[Message]]:
+        """``(render_text(problem, style), build_messages(problem, style))``."""
+        question = _question(problem)
+        messages = [m.copy() for m in self.prior]
+        messages.append({"role": "user", "content": question})
+        return self.head + question + self.tail, messages
+
+
 def render_text(problem: Problem, style: PromptStyle = PromptStyle()) -> str:
     """A plain-text transcript of :func:`build_messages`, ending with the open assistant turn.
 

@@ -12,17 +12,25 @@ so a malformed completion costs ``format_coef`` and the total lies in ``[-format
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Protocol, runtime_checkable
 
-from mult_env.parsers import Parser, ParseResult, get_parser
+from mult_env.parsers import (
+    MAX_ANSWER_CHARS,
+    AnswerParser,
+    Parser,
+    ParseResult,
+    get_parser,
+)
 from mult_env.problems import Problem
 
 __all__ = [
     "REWARDS",
     "Reward",
     "RewardBreakdown",
+    "ScoreColumns",
     "Scorer",
     "binary_reward",
     "get_reward",
@@ -134,9 +142,119 @@ class RewardBreakdown:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``parsed`` becomes a decimal string so any size is exact."""
-        d = asdict(self)
-        d["parsed"] = None if self.parsed is None else str(self.parsed)
-        return d
+        return _row_dict(
+            (
+                self.total,
+                self.correctness,
+                self.format_penalty,
+                self.correct,
+                self.format_ok,
+                self.digits_matched,
+                self.num_digits,
+                self.parsed,
+                self.reason,
+            )
+        )
+
+
+_Row = tuple[float, float, float, bool, bool, int, int, "int | None", str]
+"""The fields of a :class:`RewardBreakdown`, in order, as a plain tuple (the scorer's hot paths
+build these and only wrap them when a breakdown object is asked for)."""
+
+_new_object = object.__new__
+_BREAKDOWN_SETTERS = tuple(
+    RewardBreakdown.__dict__[name].__set__
+    for name in (
+        "total",
+        "correctness",
+        "format_penalty",
+        "correct",
+        "format_ok",
+        "digits_matched",
+        "num_digits",
+        "parsed",
+        "reason",
+    )
+)
+
+
+def _breakdown(row: _Row) -> RewardBreakdown:
+    """``RewardBreakdown(*row)`` at about a third of the cost.
+
+    The frozen dataclass's generated ``__init__`` stores each of the nine fields through
+    ``object.__setattr__``; writing the slots through their descriptors builds the very same
+    (equal, frozen, hashable) instance without that per-field overhead.
+    """
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _BREAKDOWN_SETTERS
+    b = _new_object(RewardBreakdown)
+    s0(b, row[0])
+    s1(b, row[1])
+    s2(b, row[2])
+    s3(b, row[3])
+    s4(b, row[4])
+    s5(b, row[5])
+    s6(b, row[6])
+    s7(b, row[7])
+    s8(b, row[8])
+    return b
+
+
+def _row_dict(row: _Row) -> dict[str, Any]:
+    """:meth:`RewardBreakdown.to_dict` of the breakdown with these fields."""
+    parsed = row[7]
+    return {
+        "total": row[0],
+        "correctness": row[1],
+        "format_penalty": row[2],
+        "correct": row[3],
+        "format_ok": row[4],
+        "digits_matched": row[5],
+        "num_digits": row[6],
+        "parsed": None if parsed is None else str(parsed),
+        "reason": row[8],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreColumns:
+    """Many scored completions in columns: field ``f`` holds ``breakdown.f`` of every item.
+
+    Returned by :meth:`Scorer.score_columns`, the cheapest batch path: no per-item object is
+    built, and ``total`` is ready for ``numpy.asarray`` to compute group-relative advantages.
+    Item ``i`` of every column equals the field of ``Scorer.score(completions[i], ...)``;
+    :meth:`rows` rebuilds those breakdowns.
+    """
+
+    total: tuple[float, ...]
+    correctness: tuple[float, ...]
+    format_penalty: tuple[float, ...]
+    correct: tuple[bool, ...]
+    format_ok: tuple[bool, ...]
+    digits_matched: tuple[int, ...]
+    num_digits: tuple[int, ...]
+    parsed: tuple[int | None, ...]
+    reason: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.total)
+
+    def rows(self) -> list[RewardBreakdown]:
+        """The per-item breakdowns, as :meth:`Scorer.score_group` / ``score_many`` return."""
+        return [
+            _breakdown(row)
+            for row in zip(
+                self.total,
+                self.correctness,
+                self.format_penalty,
+                self.correct,
+                self.format_ok,
+                self.digits_matched,
+                self.num_digits,
+                self.parsed,
+                self.reason,
+                strict=True,
+            )
+        ]
 
 
 class Scorer:
@@ -177,7 +295,50 @@ class Scorer:
 
     def score(self, completion: str, problem: Problem) -> RewardBreakdown:
         """Score one completion of one problem."""
-        answer = problem.answer
+        return _breakdown(self._score_row(completion, problem.answer))
+
+    def score_group(self, completions: Sequence[str], problem: Problem) -> list[RewardBreakdown]:
+        """Score many completions of one problem (a GRPO group)."""
+        return [_breakdown(row) for row in self._score_rows(completions, repeat(problem.answer))]
+
+    def score_many(
+        self, completions: Sequence[str], problems: Sequence[Problem]
+    ) -> list[RewardBreakdown]:
+        """Score ``completions[i]`` against ``problems[i]``."""
+        self._check_pairs(completions, problems)
+        answers = [p.answer for p in problems]
+        return [_breakdown(row) for row in self._score_rows(completions, answers)]
+
+    def score_columns(
+        self, completions: Sequence[str], problems: Problem | Sequence[Problem]
+    ) -> ScoreColumns:
+        """Score a batch into columns: a GRPO group (``problems`` one :class:`Problem`) or
+        ``completions[i]`` against ``problems[i]``.
+
+        The same scores as :meth:`score_group` / :meth:`score_many`, without building one
+        :class:`RewardBreakdown` per completion (the cheapest path for trainers that only need
+        the columns, e.g. ``total`` for advantages and ``correct`` for accuracy).
+        """
+        if isinstance(problems, Problem):
+            answers: Iterable[int] = repeat(problems.answer)
+        else:
+            self._check_pairs(completions, problems)
+            answers = [p.answer for p in problems]
+        rows = self._score_rows(completions, answers)
+        if not rows:
+            return ScoreColumns((), (), (), (), (), (), (), (), ())
+        return ScoreColumns(*zip(*rows, strict=True))
+
+    @staticmethod
+    def _check_pairs(completions: Sequence[str], problems: Sequence[Problem]) -> None:
+        if len(completions) != len(problems):
+            raise ValueError(
+                f"got {len(completions)} completions for {len(problems)} problems; "
+                "they must pair up one to one"
+            )
+
+    def _score_row(self, completion: str, answer: int) -> _Row:
+        """The general path: the fields of the breakdown of ``completion`` against ``answer``."""
         parsed = self.parse(completion)
         correctness = float(self.reward(parsed.value, answer))
         if not 0.0 <= correctness <= 1.0:  # also rejects NaN
@@ -186,32 +347,76 @@ class Scorer:
                 "correctness must lie in [0, 1]"
             )
         penalty = 0.0 if parsed.well_formed else -self.format_coef
-        return RewardBreakdown(
-            total=correctness + penalty,
-            correctness=correctness,
-            format_penalty=penalty,
-            correct=parsed.value is not None and parsed.value == answer,
-            format_ok=parsed.well_formed,
-            digits_matched=leading_digits_matched(parsed.value, answer),
-            num_digits=len(str(answer)),
-            parsed=parsed.value,
-            reason=parsed.reason,
+        return (
+            correctness + penalty,
+            correctness,
+            penalty,
+            parsed.value is not None and parsed.value == answer,
+            parsed.well_formed,
+            leading_digits_matched(parsed.value, answer),
+            len(str(answer)),
+            parsed.value,
+            parsed.reason,
         )
 
-    def score_group(self, completions: Sequence[str], problem: Problem) -> list[RewardBreakdown]:
-        """Score many completions of one problem (a GRPO group)."""
-        return [self.score(c, problem) for c in completions]
+    def _score_rows(self, completions: Iterable[str], answers: Iterable[int]) -> list[_Row]:
+        """:meth:`_score_row` of each ``(completion, answer)`` pair, with a fast path.
 
-    def score_many(
-        self, completions: Sequence[str], problems: Sequence[Problem]
-    ) -> list[RewardBreakdown]:
-        """Score ``completions[i]`` against ``problems[i]``."""
-        if len(completions) != len(problems):
-            raise ValueError(
-                f"got {len(completions)} completions for {len(problems)} problems; "
-                "they must pair up one to one"
-            )
-        return [self.score(c, p) for c, p in zip(completions, problems, strict=True)]
+        With the built-in ``answer`` parser and the built-in ``shaped`` or ``binary`` reward,
+        a completion of the canonical shape ``[The answer is ]D[.]`` (what a trained policy
+        emits almost always; see ``parsers._canonical_answer_digits``) is scored inline: ``D``
+        is the parsed value's decimal string, so correctness and leading digits are string
+        comparisons against the answer's string (computed once per run of equal answers), and
+        the shaped credit is the same expression as in :func:`shaped_reward`. Every other
+        completion (and every other parser or reward) goes through the general
+        :meth:`_score_row`. Both give identical rows; tests assert it.
+        """
+        reward = self.reward
+        fast = type(self.parser) is AnswerParser and (
+            reward is shaped_reward or reward is binary_reward
+        )
+        if not fast:
+            return [self._score_row(c, a) for c, a in zip(completions, answers, strict=False)]
+        shaped = reward is shaped_reward
+        prefix = self.assistant_prefix
+        score_row = self._score_row
+        rows: list[_Row] = []
+        append = rows.append
+        last_answer: int | None = None
+        want = ""
+        n = 0
+        for completion, answer in zip(completions, answers, strict=False):
+            if type(completion) is not str:
+                append(score_row(completion, answer))  # raises the TypeError for non-str
+                continue
+            got = (prefix + completion).strip() if prefix else completion.strip()
+            # parsers._canonical_answer_digits, inlined (a call costs as much as its body)
+            if len(got) > MAX_ANSWER_CHARS:
+                append(score_row(completion, answer))
+                continue
+            head = got[:14]
+            if head == "The answer is " or head == "the answer is ":
+                got = got[14:]
+            if got[-1:] == ".":
+                got = got[:-1]
+            if not (got.isdigit() and got.isascii() and (got[0] != "0" or len(got) == 1)):
+                append(score_row(completion, answer))
+                continue
+            if answer is not last_answer:
+                last_answer, want = answer, str(answer)
+                n = len(want)
+            if got == want:
+                append((1.0, 1.0, 0.0, True, True, n, n, int(got), "ok"))
+                continue
+            k = 0
+            if len(got) == n:
+                for g, w in zip(got, want, strict=True):
+                    if g != w:
+                        break
+                    k += 1
+            correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
+            append((correctness + 0.0, correctness, 0.0, False, True, k, n, int(got), "ok"))
+        return rows
 
     def __repr__(self) -> str:
         return (
