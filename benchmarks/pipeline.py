@@ -98,7 +98,7 @@ def run(
     pending = submit(0) if pipelined else None
     for n in range(batches):
         start = time.monotonic()
-        if pipelined:
+        if pending is not None:
             groups = pending.result()
             flat, advantages = _advantages(scorer, batch_problems(n), groups)
             # Submit batch n+1 from the current weights *before* training on batch n.
@@ -139,7 +139,7 @@ def _fake_backend(latency: Any) -> tuple[Any, Any]:
     world = fake_tinker.FakeTinker(latency=latency)
     os.environ.setdefault("TINKER_API_KEY", "tml-fake-benchmark")
     real = tinker.ServiceClient
-    tinker.ServiceClient = lambda *a, **k: fake_tinker.FakeServiceClient(world, *a, **k)  # type: ignore[misc]
+    tinker.ServiceClient = lambda *a, **k: fake_tinker.FakeServiceClient(world, *a, **k)  # type: ignore[assignment,misc]
     try:
         config = SimpleNamespace(
             model_name="Qwen/Qwen3-4B-Instruct-2507", lora_rank=16, learning_rate=1e-3, seed=0

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeAlias
 
 __all__ = [
     "RENDERERS",
@@ -55,15 +55,10 @@ __all__ = [
 Message = dict[str, str]
 
 
-@runtime_checkable
-class Tokenizer(Protocol):
-    """The subset of a Hugging Face tokenizer that the renderers use."""
-
-    def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
-
-    def decode(self, token_ids: list[int], skip_special_tokens: bool = ...) -> str: ...
-
-    def convert_tokens_to_ids(self, tokens: str) -> int | None: ...
+Tokenizer: TypeAlias = Any
+"""A Hugging Face tokenizer, or anything with the same ``encode(text, add_special_tokens=...)``,
+``decode(ids, skip_special_tokens=...)`` and ``convert_tokens_to_ids(token)`` methods (the
+transformers type is too broad to state as a Protocol usefully)."""
 
 
 class Renderer(Protocol):
@@ -127,7 +122,7 @@ class _TokenRenderer:
         if not messages:
             raise ValueError("cannot render an empty conversation")
         text = self.render_text(messages, assistant_prefix)
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
+        return [int(t) for t in self.tokenizer.encode(text, add_special_tokens=False)]
 
     def decode_completion(self, tokens: Sequence[int]) -> tuple[str, bool]:
         ids = list(tokens)
@@ -139,7 +134,7 @@ class _TokenRenderer:
             if token in self._stop_ids:
                 ids, stopped = ids[:i], True
                 break
-        return self.tokenizer.decode(ids, skip_special_tokens=True), stopped
+        return str(self.tokenizer.decode(ids, skip_special_tokens=True)), stopped
 
 
 @dataclass

@@ -32,7 +32,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from trainers.backend import PromptSpec, Sample
 from trainers.renderers import Renderer, get_renderer
@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-LOSS_FN = "importance_sampling"
+LOSS_FN: Final = "importance_sampling"
 """Tinker's built-in policy-gradient loss: ``-sum(exp(logp - sampler_logp) * advantage)``."""
 
 
@@ -119,7 +119,7 @@ class RetryPolicy:
     """Retries made so far (logged as ``tinker/retries``)."""
 
     def delay(self, attempt: int) -> float:
-        base = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        base = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
         return base * random.uniform(1 - self.jitter, 1 + self.jitter)
 
     def run(self, what: str, call: Callable[[], T]) -> T:
@@ -372,16 +372,15 @@ class TinkerBackend:
         prompt_tokens = [
             self.renderer.build_prompt(p.messages, p.assistant_prefix) for p in prompts
         ]
-        resubmit = [
-            (
-                lambda toks=toks: sampler.sample(
-                    prompt=tinker.ModelInput.from_ints(toks),
-                    num_samples=num_samples,
-                    sampling_params=params,
-                )
+
+        def submitter(tokens: list[int]) -> Callable[[], tinker.APIFuture[tinker.SampleResponse]]:
+            return lambda: sampler.sample(
+                prompt=tinker.ModelInput.from_ints(tokens),
+                num_samples=num_samples,
+                sampling_params=params,
             )
-            for toks in prompt_tokens
-        ]
+
+        resubmit = [submitter(tokens) for tokens in prompt_tokens]
         futures = [submit() for submit in resubmit]
         return PendingSamples(
             self, prompt_tokens, futures, resubmit, num_samples, self.weights_version
@@ -438,15 +437,14 @@ class TinkerBackend:
 
         sampler = self.base_sampler()
         todo = [i for i, s in enumerate(samples) if s.tokens]
-        submits = [
-            (
-                lambda s=samples[i]: sampler.compute_logprobs(
-                    tinker.ModelInput.from_ints([*s.prompt_tokens, *s.tokens]),
-                    prompt_logprobs_last_n=len(s.tokens),
-                )
+
+        def submitter(sample: Sample) -> Callable[[], tinker.APIFuture[list[float | None]]]:
+            return lambda: sampler.compute_logprobs(
+                tinker.ModelInput.from_ints([*sample.prompt_tokens, *sample.tokens]),
+                prompt_logprobs_last_n=len(sample.tokens),
             )
-            for i in todo
-        ]
+
+        submits = [submitter(samples[i]) for i in todo]
         results = _gather(self.retry, "compute_logprobs", submits)
         out: list[list[float]] = [[] for _ in samples]
         for i, logprobs in zip(todo, results, strict=True):
