@@ -362,3 +362,53 @@ def test_dataset_builder_defaults_follow_the_log_and_can_skip_test() -> None:
         run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=30, test_batch_size=20)())
     with pytest.raises(ValueError, match="difficulty"):
         MultiplicationDatasetBuilder(RENDERER, difficulty="galactic")
+
+
+@pytest.mark.integration
+def test_tinker_cookbooks_own_rollout_and_training_data_code_runs_our_envs() -> None:
+    """Runs where tinker-cookbook is importable (``pip install --no-deps tinker-cookbook chz``
+    is enough for these modules): its rollout loop, advantages, datums and metrics."""
+    rollouts = pytest.importorskip("tinker_cookbook.rl.rollouts")
+    data_processing = pytest.importorskip("tinker_cookbook.rl.data_processing")
+    metric_util = pytest.importorskip("tinker_cookbook.rl.metric_util")
+    from tinker_cookbook.completers import TokenCompleter, TokensWithLogprobs
+
+    replies = iter(
+        [("The answer is 248171.", True), ("248170", True), ("248171", False), ("no", True)]
+    )
+
+    class ScriptedPolicy(TokenCompleter):  # type: ignore[misc]
+        async def __call__(
+            self, model_input: Any, stop: Any, *, max_tokens: int | None = None
+        ) -> Any:
+            assert isinstance(model_input, tinker.ModelInput) and stop == [STOP]
+            text, stopped = next(replies)
+            tokens = answer(text, stopped)
+            return TokensWithLogprobs(
+                tokens=tokens,
+                maybe_logprobs=[-0.5] * len(tokens),
+                stop_reason="stop" if stopped else "length",
+            )
+
+    builder = MultiplicationGroupBuilder(PROBLEM, RENDERER, 4, tags=("mult_env", "medium"))
+    group = run(rollouts.do_group_rollout(builder, ScriptedPolicy()))
+    rewards = [1.0, 0.95 * 5 / 6, 0.9, -0.1]
+    assert group.get_total_rewards() == pytest.approx(rewards)
+    assert [t.stop_reason for t in group.trajectories_G] == [
+        "completed",
+        "completed",
+        "max_tokens",
+        "completed",
+    ]
+    (advantages,) = data_processing.compute_advantages([group])
+    mean = sum(rewards) / 4
+    assert advantages.tolist() == pytest.approx([r - mean for r in rewards])
+    data, _ = data_processing.assemble_training_data([group], [advantages])
+    assert len(data) == 4
+    prompt_length = run(MultiplicationProblemEnv(PROBLEM, RENDERER).initial_observation())[0].length
+    reply_length = len(answer("The answer is 248171."))
+    assert data[0].model_input.length == prompt_length + reply_length - 1
+    metrics = metric_util.compute_trajectory_metrics([group], [builder.logging_tags()])
+    assert metrics["env/all/correct"] == pytest.approx(0.5)
+    assert metrics["env/all/format"] == pytest.approx(0.5)
+    assert metrics["env/all/reward/total"] == pytest.approx(mean)
