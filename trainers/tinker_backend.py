@@ -590,7 +590,8 @@ def create(config: Any, *, retry: RetryPolicy | None = None) -> TinkerBackend:
     seed = _config_value(config, "seed")
     policy = retry or RetryPolicy()
     service_client = tinker.ServiceClient(
-        user_metadata={"project": "mult_env", "model": model_name}
+        user_metadata={"project": "mult_env", "model": model_name},
+        base_url=_config_value(config, "base_url") or None,
     )
     training_client = policy.run(
         "create_lora_training_client",

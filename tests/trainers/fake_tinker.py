@@ -105,16 +105,28 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 class BigramLM:
     """``logits(next | prev) = base[prev, next] + delta[prev, next]``; ``delta`` is the "LoRA".
 
-    The frozen ``base`` is seeded noise nudged towards digits, spaces and the stop tokens so that
-    completions look like short numbers; ``delta`` starts at zero (LoRA's B = 0) and is what
-    ``optim_step`` trains, so the base model is exactly recoverable for KL references.
+    The frozen ``base`` is seeded noise plus a little structure so that completions of
+    "The answer is" look like answers: a space after a letter, digits after a space or a digit,
+    then a period and the stop token. Base accuracy on 1-digit problems is low but not zero, so
+    groups are mixed and RL has signal. ``delta`` starts at zero (LoRA's B = 0) and is what
+    ``optim_step`` trains, so the base model stays exactly recoverable for KL references.
     """
 
-    def __init__(self, vocab_size: int, seed: int, favoured: dict[int, float]) -> None:
+    def __init__(self, tokenizer: Any, seed: int) -> None:
+        vocab_size = len(tokenizer)
         rng = np.random.default_rng(seed)
         self.base = rng.normal(0.0, 1.0, size=(vocab_size, vocab_size))
-        for token, bonus in favoured.items():
-            self.base[:, token] += bonus
+        tid = tokenizer.convert_tokens_to_ids
+        digits = [tid(d) for d in "0123456789"]
+        stops = [tid("<|im_end|>"), tid("<|eot_id|>")]
+        letters = [tid(c) for c in string.ascii_letters]
+        self.base[:, digits] += 2.0
+        self.base[np.ix_(letters, [tid(" ")])] += 8.0
+        self.base[np.ix_([tid(" ")], digits)] += 6.0
+        self.base[np.ix_(digits, digits)] += 1.5
+        self.base[np.ix_(digits, stops)] += 5.0
+        self.base[np.ix_(digits, [tid(".")])] += 4.0
+        self.base[np.ix_([tid(".")], stops)] += 9.0
         self.vocab_size = vocab_size
 
     def logprobs_rows(self, delta: np.ndarray, prev: Sequence[int]) -> np.ndarray:
@@ -202,13 +214,7 @@ class FakeTinker:
     _sample_rng_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
-        vocab_size = len(self.tokenizer)
-        tid = self.tokenizer.convert_tokens_to_ids
-        favoured = {tid(d): 2.5 for d in "0123456789"}
-        favoured.update({tid(" "): 1.0, tid(","): 0.5, tid("."): 0.5})
-        for special in ("<|im_end|>", "<|eot_id|>"):
-            favoured[tid(special)] = 1.5
-        self.model = BigramLM(vocab_size, self.seed, favoured)
+        self.model = BigramLM(self.tokenizer, self.seed)
         self.sample_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="fake-sample")
         # One worker: training requests execute in submission order, like the service's turns.
         self.train_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fake-train")
