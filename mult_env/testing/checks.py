@@ -486,7 +486,8 @@ def _reward_under_test(
         scorer = reward
 
         def score_scorer(text: str, p: Problem) -> tuple[float, str]:
-            b = _call(scorer.score, f"scorer on {_show(text)}", text, p)
+            # score_group is the batch path trainers use (with its own fast path), so check it.
+            (b,) = _call(scorer.score_group, f"scorer on {_show(text)}", [text], p)
             return _score(b.total, "scorer"), f"parsed as {b.parsed!r}"
 
         lo = -scorer.format_coef
