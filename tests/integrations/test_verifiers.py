@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -289,3 +290,15 @@ def test_vf_validate_cli_catches_a_parser_the_prompt_cannot_satisfy(
 ) -> None:
     rows = run_vf_validate(tmp_path, "--only-gold", "--taskset.task.parser", "boxed")
     assert [row["reason"] for row in rows] == ["invalid"] * 3
+
+
+@needs_verifiers
+def test_doc_examples_run_as_written(vf: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "integrations" / "verifiers.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.DOTALL)
+    assert len(blocks) == 2
+    namespace: dict[str, Any] = {"__name__": "docs.integrations.verifiers"}
+    for block in blocks:
+        exec(compile(block, str(page), "exec"), namespace)
+    assert namespace["trace"].reward == 1.0
+    assert capsys.readouterr().out.startswith("765 * 595 = 455175\n1.0 {'correct': 1.0")
