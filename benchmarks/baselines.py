@@ -199,7 +199,10 @@ class TinkerSampler:
             client = self.service_client.create_sampling_client(base_model=model).result()
         renderer = get_renderer(self.renderer_name, client.get_tokenizer(), client.get_base_model())
         params = tinker.SamplingParams(
-            max_tokens=max_tokens, temperature=temperature, stop=renderer.stop_token_ids
+            max_tokens=max_tokens,
+            temperature=temperature if temperature > 0 else 1.0,
+            top_k=-1 if temperature > 0 else 1,  # greedy as top-1 sampling
+            stop=renderer.stop_token_ids,
         )
         futures = [
             client.sample(

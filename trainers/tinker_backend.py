@@ -337,11 +337,21 @@ class TinkerBackend:
         return self._base_sampler
 
     def sampling_params(self, max_tokens: int, temperature: float) -> tinker.SamplingParams:
+        """Sampler settings: stop on the renderer's stop tokens; ``temperature == 0`` is greedy."""
         import tinker
 
         seed = None
         if self.sampling_seed is not None:
             seed = self.sampling_seed + self._n_sample_calls
+        if temperature <= 0:
+            # Greedy as top-1 sampling: well defined on any sampler, whatever it does with T=0.
+            return tinker.SamplingParams(
+                max_tokens=max_tokens,
+                temperature=1.0,
+                top_k=1,
+                stop=self.renderer.stop_token_ids,
+                seed=seed,
+            )
         return tinker.SamplingParams(
             max_tokens=max_tokens,
             temperature=temperature,

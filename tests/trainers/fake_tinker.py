@@ -346,6 +346,7 @@ class FakeSamplingClient:
         assert max_tokens is not None
         stop_ids = _resolve_stop(sampling_params.stop, self._world.tokenizer)
         temperature = float(sampling_params.temperature)
+        top_k = int(sampling_params.top_k)
         rng = np.random.default_rng(
             [self._world.seed, next(self._world._sample_rng_ids)]
             if sampling_params.seed is None
@@ -356,7 +357,7 @@ class FakeSamplingClient:
             sequences = []
             for _ in range(num_samples):
                 tokens, logprobs, reason = self._generate(
-                    prompt_tokens, max_tokens, temperature, stop_ids, rng
+                    prompt_tokens, max_tokens, temperature, top_k, stop_ids, rng
                 )
                 self._world.register_sample([*prompt_tokens, *tokens], len(prompt_tokens), logprobs)
                 sequences.append(
@@ -378,6 +379,7 @@ class FakeSamplingClient:
         prompt: list[int],
         max_tokens: int,
         temperature: float,
+        top_k: int,
         stop_ids: set[int],
         rng: np.random.Generator,
     ) -> tuple[list[int], list[float], str]:
@@ -389,11 +391,13 @@ class FakeSamplingClient:
         prev = prompt[-1]
         for _ in range(max_tokens):
             row = model.logprobs_rows(self._delta, [prev])[0]
-            if temperature <= 0:
+            if temperature <= 0 or top_k == 1:
                 token = int(np.argmax(row))
             else:
-                scaled = _log_softmax(row / temperature)
-                token = int(rng.choice(len(row), p=np.exp(scaled)))
+                logits = row / temperature
+                if top_k > 1:
+                    logits = np.where(logits >= np.sort(logits)[-top_k], logits, -np.inf)
+                token = int(rng.choice(len(row), p=np.exp(_log_softmax(logits))))
             tokens.append(token)
             logprobs.append(float(np.float32(row[token])))
             if token in stop_ids:

@@ -197,6 +197,13 @@ def test_sample_returns_groups_in_prompt_order(world: Any, backend: tb.TinkerBac
             assert sample.stopped == (sample.tokens[-1] in backend.renderer.stop_token_ids)
 
 
+def test_temperature_zero_is_greedy(backend: tb.TinkerBackend) -> None:
+    params = backend.sampling_params(8, 0.0)
+    assert (params.top_k, params.temperature) == (1, 1.0)
+    first, second = backend.sample([_prompt(), _prompt()], 3, max_tokens=8, temperature=0.0)
+    assert len({tuple(s.tokens) for s in [*first, *second]}) == 1
+
+
 def test_all_groups_are_sampled_concurrently(world: Any, backend: tb.TinkerBackend) -> None:
     backend.policy_sampler()
     world.latency.sample = 0.2
