@@ -205,3 +205,16 @@ def test_backend_sampler_wraps_any_backend(monkeypatch: pytest.MonkeyPatch) -> N
         world.assert_all_futures_resolved()
     finally:
         world.shutdown()
+
+
+@pytest.mark.slow
+def test_local_sampler_runs_the_local_backend() -> None:
+    """``--sampler local`` for real, on the random ``tiny`` model (no weights to download)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("trainers.local_backend")
+    problems, prompts = baselines.problem_prompts(n=4)
+    result = baselines.evaluate(
+        baselines.BackendSampler.local(), "tiny", problems, prompts, max_tokens=4
+    )
+    assert (result.n, result.sampler) == (4, "local")
+    assert 0.0 <= result.accuracy <= 1.0 and 0.0 <= result.format_rate <= 1.0
