@@ -1,9 +1,11 @@
-"""The ``mult-env`` command: list problems, score completions."""
+"""The ``mult-env`` command: list problems, score completions, check parsers and rewards."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -90,6 +92,104 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
+    """A registered name, or ``module:attribute`` (the current directory is importable)."""
+    if ":" not in spec:
+        if spec in registry:
+            return spec
+        known = ", ".join(sorted(registry))
+        raise ValueError(f"{what} {spec!r} is neither module:function nor one of {known}")
+    module_name, _, attribute = spec.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like `python -m`: the user's own module in cwd
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load {what} {spec!r}: {e}") from None
+    if isinstance(obj, type):  # a parser or reward class: check a default instance
+        obj = obj()
+    if not callable(obj):
+        raise ValueError(f"{what} {spec!r} is a {type(obj).__name__}, not a callable")
+    return obj
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from mult_env import testing
+    except ImportError as e:
+        raise ValueError(str(e)) from None
+    common: dict[str, Any] = {
+        "style": args.style,
+        "allow": args.allow,
+        "skip": args.skip,
+        "max_examples": args.max_examples,
+        "time_limit": args.time_limit,
+        "seed": args.seed,
+        "raise_on_failure": False,
+    }
+    if args.command == "check-parser":
+        report = testing.check_parser(_load_target(args.target, PARSERS, "parser"), **common)
+    else:
+        parser = None if args.parser == "none" else _load_target(args.parser, PARSERS, "parser")
+        reward = _load_target(args.target, REWARDS, "reward")
+        report = testing.check_reward(reward, parser=parser, **common)
+    out.write(report.summary() + "\n")
+    return 0 if report.ok else 1
+
+
+def _add_check_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--style",
+        help="answer style of accepted forms and near misses: answer, boxed, think_answer or "
+        "think_boxed (default: the parser's own, else answer)",
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="FAMILY",
+        help="do not check this near-miss family (repeatable): " + ", ".join(_FAMILIES),
+    )
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="PROPERTY",
+        help="do not run this property (repeatable; the report records it)",
+    )
+    p.add_argument(
+        "--max-examples",
+        type=_non_negative,
+        help="hypothesis examples per property (default: the hypothesis profile's, 100)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.1,
+        help="seconds allowed for a 1 MB adversarial completion (default: 0.1)",
+    )
+    p.add_argument("--seed", type=_non_negative, help="make the search reproducible")
+
+
+_FAMILIES = (
+    "wrong_digit",
+    "close_value",
+    "truncated",
+    "extra_digit",
+    "times_ten",
+    "negative",
+    "hedged",
+    "several_numbers",
+    "self_correction",
+    "non_ascii_digits",
+    "decimal",
+    "invalid_separators",
+)
+"""mult_env.testing.FAMILIES, spelled out so building the CLI does not import hypothesis."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mult-env`` command."""
     parser = argparse.ArgumentParser(
@@ -140,6 +240,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--format-coef", type=float, default=0.1, help="format penalty (default: 0.1)")
     s.add_argument("--assistant-prefix", default="", help="text pre-filled before each completion")
+
+    c = sub.add_parser(
+        "check-reward",
+        help="property-check a reward function (needs mult-env[testing])",
+        description="Run mult_env.testing.check_reward on a reward: the true answer in every "
+        "accepted form scores the maximum, nothing else does, scores stay in range, shaping is "
+        "monotone, near misses (negative, 10x, hedged, non-ASCII digits, ...) earn no credit, "
+        "and long completions score in linear time. Prints the report with the minimal "
+        "counterexample of each violated property; exits 1 if any property fails.",
+        epilog="examples: mult-env check-reward my_rewards:partial_credit  |  "
+        "mult-env check-reward my_rewards:text_reward --parser none  |  "
+        "mult-env check-reward shaped --parser last_number",
+    )
+    c.add_argument(
+        "target",
+        help="module:function, (value, answer) -> float, or a registered reward name; with "
+        "--parser none, (completion, answer) -> float. The current directory is importable.",
+    )
+    c.add_argument(
+        "--parser",
+        default="answer",
+        help="registered parser name, module:function, or 'none' if the reward reads the "
+        "completion itself (default: answer)",
+    )
+    _add_check_options(c)
+
+    k = sub.add_parser(
+        "check-parser",
+        help="property-check an answer parser (needs mult-env[testing])",
+        description="Run mult_env.testing.check_parser on a parser (completion: str) -> "
+        "ParseResult: total on any text, TypeError for non-str, every accepted form of the true "
+        "answer read, wrong numbers read as written, ambiguous near misses read as no value, "
+        "linear time. Prints the report; exits 1 if any property fails.",
+        epilog="example: mult-env check-parser my_parsers:strict_answer --style answer",
+    )
+    k.add_argument("target", help="module:function or a registered parser name")
+    _add_check_options(k)
     return parser
 
 
@@ -150,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "problems":
             return _cmd_problems(args, sys.stdout)
+        if args.command in ("check-reward", "check-parser"):
+            return _cmd_check(args, sys.stdout)
         return _cmd_score(args, sys.stdout, sys.stdin)
     except (ValueError, TypeError) as e:
         parser.exit(2, f"mult-env {args.command}: error: {e}\n")

@@ -202,6 +202,7 @@ class _Config:
             "database": None,  # a check is not a test suite: leave no .hypothesis/ behind
             "deadline": None,  # user code may be slow on its first call
             "verbosity": Verbosity.quiet,
+            "report_multiple_bugs": False,  # one minimal counterexample per property
             "suppress_health_check": [
                 HealthCheck.too_slow,
                 HealthCheck.filter_too_much,
@@ -225,6 +226,11 @@ class _Config:
         except FlakyFailure as e:  # the user's code answered differently on replay
             inner = next((x for x in e.exceptions if isinstance(x, _Fail)), e)
             return f"{inner} (flaky: not reproducible on replay, so not minimised)"
+        except BaseExceptionGroup as group:  # several distinct failures (defensive)
+            matched, rest = group.split(_Fail)
+            if matched is None or rest is not None:
+                raise
+            return str(matched.exceptions[0])
         return None
 
 
