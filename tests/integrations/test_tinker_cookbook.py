@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import pickle
+import re
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -364,51 +366,139 @@ def test_dataset_builder_defaults_follow_the_log_and_can_skip_test() -> None:
         MultiplicationDatasetBuilder(RENDERER, difficulty="galactic")
 
 
+# --- tinker-cookbook's own code, where it is importable ----------------------------------
+# It does not install here with its dependencies, but `pip install --no-deps tinker-cookbook`
+# plus chz, blobfile and termcolor is enough for the modules below. The Hugging Face Hub is not
+# reachable, so the tokenizer is a byte-level one built offline with Qwen's chat special tokens:
+# the cookbook's real `qwen3_instruct` renderer runs on it.
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "integrations" / "tinker-cookbook.md"
+
+
+def byte_level_tokenizer() -> Any:
+    """A Hugging Face fast tokenizer over raw bytes plus ``<|im_start|>``/``<|im_end|>``."""
+    tokenizers = pytest.importorskip("tokenizers")
+    transformers = pytest.importorskip("transformers")
+    alphabet = tokenizers.pre_tokenizers.ByteLevel.alphabet()
+    core = tokenizers.Tokenizer(
+        tokenizers.models.BPE(vocab={c: i for i, c in enumerate(sorted(alphabet))}, merges=[])
+    )
+    core.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(
+        add_prefix_space=False, use_regex=False
+    )
+    core.decoder = tokenizers.decoders.ByteLevel()
+    return transformers.PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        eos_token="<|endoftext|>",
+        additional_special_tokens=["<|im_start|>", "<|im_end|>"],
+    )
+
+
+@pytest.fixture(scope="module")
+def cookbook() -> Any:
+    modules = {}
+    for name in ("rl.rollouts", "rl.data_processing", "rl.metric_util", "rl.train", "renderers"):
+        modules[name] = pytest.importorskip(f"tinker_cookbook.{name}")
+    return modules
+
+
+@pytest.fixture(scope="module")
+def qwen_renderer(cookbook: Any) -> Any:
+    return cookbook["renderers"].get_renderer(
+        "qwen3_instruct", byte_level_tokenizer(), model_name="offline/byte-level"
+    )
+
+
 @pytest.mark.integration
-def test_tinker_cookbooks_own_rollout_and_training_data_code_runs_our_envs() -> None:
-    """Runs where tinker-cookbook is importable (``pip install --no-deps tinker-cookbook chz``
-    is enough for these modules): its rollout loop, advantages, datums and metrics."""
-    rollouts = pytest.importorskip("tinker_cookbook.rl.rollouts")
-    data_processing = pytest.importorskip("tinker_cookbook.rl.data_processing")
-    metric_util = pytest.importorskip("tinker_cookbook.rl.metric_util")
+def test_cookbook_rollout_advantages_datums_and_metrics_run_our_envs(
+    cookbook: Any, qwen_renderer: Any
+) -> None:
     from tinker_cookbook.completers import TokenCompleter, TokensWithLogprobs
 
+    tokenizer = qwen_renderer.tokenizer
+    (im_end,) = qwen_renderer.get_stop_sequences()
     replies = iter(
         [("The answer is 248171.", True), ("248170", True), ("248171", False), ("no", True)]
     )
 
     class ScriptedPolicy(TokenCompleter):  # type: ignore[misc]
+        """Stands in for the Tinker sampler, which needs an API key."""
+
         async def __call__(
             self, model_input: Any, stop: Any, *, max_tokens: int | None = None
         ) -> Any:
-            assert isinstance(model_input, tinker.ModelInput) and stop == [STOP]
+            assert isinstance(model_input, tinker.ModelInput) and stop == [im_end]
             text, stopped = next(replies)
-            tokens = answer(text, stopped)
+            tokens = tokenizer.encode(text, add_special_tokens=False) + (
+                [im_end] if stopped else []
+            )
             return TokensWithLogprobs(
                 tokens=tokens,
                 maybe_logprobs=[-0.5] * len(tokens),
                 stop_reason="stop" if stopped else "length",
             )
 
-    builder = MultiplicationGroupBuilder(PROBLEM, RENDERER, 4, tags=("mult_env", "medium"))
-    group = run(rollouts.do_group_rollout(builder, ScriptedPolicy()))
+    builder = MultiplicationGroupBuilder(PROBLEM, qwen_renderer, 4, tags=("mult_env", "medium"))
+    group = run(cookbook["rl.rollouts"].do_group_rollout(builder, ScriptedPolicy()))
     rewards = [1.0, 0.95 * 5 / 6, 0.9, -0.1]
     assert group.get_total_rewards() == pytest.approx(rewards)
-    assert [t.stop_reason for t in group.trajectories_G] == [
-        "completed",
-        "completed",
-        "max_tokens",
-        "completed",
-    ]
+    stops = [t.stop_reason for t in group.trajectories_G]
+    assert stops == ["completed", "completed", "max_tokens", "completed"]
+    prompt = group.trajectories_G[0].transitions[0].ob
+    assert tokenizer.decode(prompt.to_ints()).endswith(
+        "847 * 293? Reply with only the final answer, in the form "
+        '"The answer is N." where N is the exact product.<|im_end|>\n<|im_start|>assistant\n'
+    )
+    data_processing = cookbook["rl.data_processing"]
     (advantages,) = data_processing.compute_advantages([group])
     mean = sum(rewards) / 4
     assert advantages.tolist() == pytest.approx([r - mean for r in rewards])
     data, _ = data_processing.assemble_training_data([group], [advantages])
     assert len(data) == 4
-    prompt_length = run(MultiplicationProblemEnv(PROBLEM, RENDERER).initial_observation())[0].length
-    reply_length = len(answer("The answer is 248171."))
-    assert data[0].model_input.length == prompt_length + reply_length - 1
-    metrics = metric_util.compute_trajectory_metrics([group], [builder.logging_tags()])
+    reply_length = len(tokenizer.encode("The answer is 248171.", add_special_tokens=False)) + 1
+    assert data[0].model_input.length == prompt.length + reply_length - 1
+    metrics = cookbook["rl.metric_util"].compute_trajectory_metrics(
+        [group], [builder.logging_tags()]
+    )
     assert metrics["env/all/correct"] == pytest.approx(0.5)
     assert metrics["env/all/format"] == pytest.approx(0.5)
     assert metrics["env/all/reward/total"] == pytest.approx(mean)
+
+
+def doc_blocks(fence: str) -> list[str]:
+    return re.findall(rf"```{fence}\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+
+
+def test_doc_examples_compile_and_name_real_mult_env_objects() -> None:
+    blocks = doc_blocks("python") + doc_blocks("py")
+    assert len(blocks) == 3
+    for block in blocks:
+        compile(block, str(DOC), "exec")
+    imports = re.findall(r"^from mult_env\S* import .*$", "\n".join(blocks), flags=re.MULTILINE)
+    assert imports
+    exec("\n".join(imports), {})
+
+
+@pytest.mark.integration
+def test_doc_examples_run_as_written(
+    cookbook: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The Hub is unreachable here: get_tokenizer gets the offline byte-level tokenizer, the one
+    # substitution; the renderer, train.Config and the rest are tinker-cookbook's own code.
+    import tinker_cookbook.tokenizer_utils
+
+    monkeypatch.setattr(
+        tinker_cookbook.tokenizer_utils, "get_tokenizer", lambda name: byte_level_tokenizer()
+    )
+    namespace: dict[str, Any] = {"__name__": "docs.integrations.tinker_cookbook"}
+    for block in doc_blocks("python"):
+        exec(compile(block, str(DOC), "exec"), namespace)
+    config = namespace["config"]
+    assert isinstance(config, cookbook["rl.train"].Config)
+    assert (config.learning_rate, config.lora_rank, config.kl_penalty_coef) == (3e-5, 16, 0.01)
+    assert isinstance(config.dataset_builder, MultiplicationDatasetBuilder)
+    train_set, test_set = namespace["train_set"], namespace["test_set"]
+    assert (len(train_set), train_set.batch_size, train_set.group_size) == (100, 50, 4)
+    assert test_set.problems.split == "test"
+    assert namespace["result"].reward == 1.0
+    assert capsys.readouterr().out.endswith(f"1.0 1.0 {namespace['env'].problem}\n")
