@@ -1,0 +1,138 @@
+"""A full short training run through the real loop (``trainers.train``) with ``backend=tinker``.
+
+``tinker.ServiceClient`` is routed to the in-process fake, so the run exercises every layer the
+log's command does (config parsing, run directory, sampling, KL reference, importance-sampling
+updates, checkpoints, evaluation, report, resume) in seconds and without a key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("tinker")
+
+import tinker
+
+from trainers import train
+from trainers.config import parse_args
+
+try:
+    from tests.trainers import fake_tinker as ft
+except ImportError:  # pragma: no cover - depends on how pytest was started
+    import fake_tinker as ft  # type: ignore[no-redef]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _args(log_path: Path, *overrides: str) -> list[str]:
+    values = {
+        "backend": "tinker",
+        "model_name": "Qwen/Qwen3-4B-Instruct-2507",
+        "difficulty": "tiny",
+        "n_batches": "4",
+        "batch_size": "6",
+        "group_size": "4",
+        "learning_rate": "0.05",
+        "lora_rank": "16",
+        "kl_penalty_coef": "0.01",
+        "max_tokens": "6",
+        "eval_n": "8",
+        "eval_every": "2",
+        "save_every": "2",
+        "progress": "false",
+        "log_path": str(log_path),
+    }
+    values.update(o.split("=", 1) for o in overrides)  # type: ignore[misc]
+    return [f"{k}={v}" for k, v in values.items()]
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Any:
+    fake = ft.install(monkeypatch)
+    try:
+        yield fake
+        fake.assert_all_futures_resolved()
+    finally:
+        fake.shutdown()
+
+
+def test_full_run_on_the_fake_service_writes_every_output(world: Any, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    summary = train.run(parse_args(_args(run_dir)))
+
+    assert summary["run_dir"] == str(run_dir)
+    for name in ("config.json", "eval_base.json", "eval_final.json", "report.md", "DONE"):
+        assert (run_dir / name).exists(), name
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["backend"] == "tinker" and config["lora_rank"] == 16
+
+    metrics = _jsonl(run_dir / "metrics.jsonl")
+    assert [m["step"] for m in metrics] == [0, 1, 2, 3]
+    trained = [m for m in metrics if m["optim/skipped"] == 0.0]
+    assert trained, "the fake's base model gives mixed groups, so some batches train"
+    for m in trained:
+        assert m["optim/n_datums"] == 6 * 4
+        assert m["tinker/staleness"] == 0.0
+        assert "optim/kl_policy_base" in m  # the KL reference came from the base sampler
+    assert "test/env/all/correct" in metrics[1]
+
+    checkpoints = _jsonl(run_dir / "checkpoints.jsonl")
+    states = [c["state_path"] for c in checkpoints if "state_path" in c]
+    finals = [c["final_path"] for c in checkpoints if "final_path" in c]
+    assert [c["batch"] for c in checkpoints if "state_path" in c] == [2, 4]
+    for path in states:
+        parsed = tinker.ParsedCheckpointTinkerPath.from_tinker_path(path)
+        assert parsed.checkpoint_type == "training"
+    assert len(finals) == 1 and finals[0].endswith("/sampler_weights/final")
+    assert (
+        tinker.ParsedCheckpointTinkerPath.from_tinker_path(finals[0]).checkpoint_type == "sampler"
+    )
+
+    report = (run_dir / "report.md").read_text()
+    assert "Training Metrics" in report and "Held-Out Evaluation" in report
+    # one LoRA training client of the configured rank, one base sampler for the KL reference
+    assert world.calls.count("create_lora_training_client") == 1
+    assert world.calls.count("create_sampling_client") == 1
+    assert world.train_datums == sum(m["optim/n_datums"] for m in trained)
+
+
+def test_resume_continues_from_the_last_state_checkpoint(world: Any, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    train.run(parse_args(_args(run_dir)))
+    summary = train.run(
+        parse_args(_args(run_dir, "n_batches=6", "behavior_if_log_dir_exists=resume"))
+    )
+    assert world.calls.count("create_training_client_from_state_with_optimizer") == 1
+    metrics = _jsonl(Path(summary["run_dir"]) / "metrics.jsonl")
+    assert [m["step"] for m in metrics] == [0, 1, 2, 3, 4, 5]
+    checkpoints = _jsonl(run_dir / "checkpoints.jsonl")
+    assert [c["batch"] for c in checkpoints if "state_path" in c] == [2, 4, 6]
+
+
+def test_cli_without_key_prints_one_line_and_does_nothing_else(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TINKER_")}
+    env["HOME"] = str(tmp_path)  # no stored `tinker auth login` credential either
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "trainers.train", *_args(run_dir)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "TINKER_API_KEY" in lines[0], result.stderr
+    assert not run_dir.exists(), "nothing may be written before the key check"
