@@ -39,6 +39,7 @@ Example (``renderer`` is any tinker-cookbook renderer, e.g. from
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
@@ -362,8 +363,9 @@ class MultiplicationRLDataset:
 
     def get_batch(self, index: int) -> Sequence[MultiplicationGroupBuilder]:
         """The ``batch_size`` group builders of batch ``index`` (``0 <= index < len(self)``)."""
-        if type(index) is not int or not 0 <= index < self.n_batches:
-            raise IndexError(f"batch index {index!r} out of range [0, {self.n_batches})")
+        index = operator.index(index)  # ints and numpy integers; TypeError for anything else
+        if not 0 <= index < self.n_batches:
+            raise IndexError(f"batch index {index} out of range [0, {self.n_batches})")
         problems = self.problems.take(self.batch_size, start=index * self.batch_size)
         return [
             MultiplicationGroupBuilder(p, self.renderer, self.group_size, self.config, self.tags)

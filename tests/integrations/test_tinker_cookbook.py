@@ -17,6 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 tinker = pytest.importorskip("tinker")
@@ -331,9 +332,12 @@ def test_dataset_batches_are_reproducible_groups_of_one_problem() -> None:
         assert batch[0].logging_tags() == ["mult_env", "mult_2x2", "mult_env_train"]
         seen += [b.problem for b in batch]
     assert [b.problem for b in dataset.get_batch(1)] == seen[5:10]
+    assert [b.problem for b in dataset.get_batch(np.int64(2))] == seen[10:15]
     for bad in (-1, 3):
         with pytest.raises(IndexError):
             dataset.get_batch(bad)
+    with pytest.raises(TypeError):
+        dataset.get_batch(1.0)  # type: ignore[arg-type]
 
 
 def test_dataset_builder_gives_a_disjoint_held_out_test_set() -> None:
