@@ -111,7 +111,7 @@ def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
     if isinstance(obj, type):  # a parser or reward class: check a default instance
         obj = obj()
     if not callable(obj):
-        raise ValueError(f"{what} {spec!r} is a {type(obj).__name__}, not a callable")
+        raise ValueError(f"{what} {spec!r} is not callable (it is a {type(obj).__name__})")
     return obj
 
 

@@ -1,0 +1,140 @@
+"""``mult-env check-reward`` / ``check-parser``: the checkers from the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mult_env import cli
+from mult_env.cli import main
+from mult_env.testing import FAMILIES
+
+FAST = ["--max-examples", "10", "--seed", "0", "--skip", "linear_time"]
+
+USER_MODULE = textwrap.dedent(
+    '''
+    from mult_env.parsers import ParseResult
+
+
+    def tolerant(value, answer):
+        """Full credit within 1 %: a hole."""
+        return 1.0 if value is not None and abs(value - answer) <= answer / 100 else 0.0
+
+
+    def exact(value, answer):
+        return float(value == answer)
+
+
+    def text_exact(completion, answer):
+        return float(completion.strip() == str(answer))
+
+
+    class PlainDigits:
+        """A parser class: the CLI checks a default instance."""
+
+        def __call__(self, completion):
+            if not isinstance(completion, str):
+                raise TypeError("completion must be a str")
+            text = completion.strip()
+            ok = text.isascii() and text.isdigit() and len(text) < 100
+            return ParseResult(int(text) if ok else None, ok, "ok" if ok else "no")
+
+
+    NOT_CALLABLE = 3
+    '''
+)
+
+
+@pytest.fixture
+def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A module in the working directory, as a user's own rewards would be."""
+    name = f"user_rewards_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(USER_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the CLI adds the cwd; undo it afterwards
+    return name
+
+
+def test_check_reward_reports_a_violation_and_exits_1(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    narrow = [arg for f in FAMILIES if f != "close_value" for arg in ("--allow", f)]
+    argv = ["check-reward", f"{user_module}:tolerant", *FAST, *narrow]
+    assert main([*argv, "--skip", "only_true_answer_max"]) == 1
+    out = capsys.readouterr().out
+    assert f"check_reward({user_module}.tolerant, parser=" in out
+    assert "FAILED" in out and "VIOLATED [near_misses/close_value] reward 1 for" in out
+    assert "skipped (by request): linear_time" in out
+
+
+def test_check_reward_passes_and_exits_0(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-reward", f"{user_module}:exact", *FAST, "--allow", "decimal"]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED" in out and "allowed families (not checked): decimal" in out
+
+
+def test_completion_rewards_with_parser_none(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # strict text equality: the accepted forms ("The answer is ...") are not paid
+    code = main(["check-reward", f"{user_module}:text_exact", "--parser", "none", *FAST])
+    out = capsys.readouterr().out
+    assert code == 1 and "VIOLATED [true_answer_max]" in out
+    assert "value-level checks not run" in out
+
+
+def test_check_parser_of_a_class(user_module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    narrow = ["--skip", "near_misses", "--skip", "reads_written_value"]
+    assert main(["check-parser", f"{user_module}:PlainDigits", *FAST, *narrow]) == 1
+    out = capsys.readouterr().out  # it refuses "The answer is ..." and separators
+    assert "VIOLATED [accepts_true_answer]" in out
+
+
+def test_registered_names_work(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-reward", "binary", "--parser", "boxed", *FAST]) == 0
+    assert "style: boxed" in capsys.readouterr().out
+    assert main(["check-parser", "last_number", *FAST, "--skip", "near_misses"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check-reward", "no_such_module_xyz:f"], "cannot load reward"),
+        (["check-reward", "mult_env.rewards:nope"], "cannot load reward"),
+        (["check-reward", "nope"], "neither module:function nor one of binary, shaped"),
+        (["check-reward", "binary", "--parser", "nope"], "neither module:function"),
+        (["check-reward", "binary", "--allow", "decimals"], "unknown near-miss family"),
+        (["check-parser", "answer", "--skip", "monotone"], "unknown parser property"),
+        (["check-parser", "answer", "--style", "latex"], "unknown style"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_not_callable_target(user_module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["check-reward", f"{user_module}:NOT_CALLABLE"])
+    assert "is not callable (it is a int)" in capsys.readouterr().err
+
+
+def test_help_lists_every_family() -> None:
+    """The CLI spells the families out (so that building it needs no hypothesis): keep in sync."""
+    assert tuple(FAMILIES) == cli._FAMILIES
+
+
+def test_building_the_cli_does_not_import_hypothesis() -> None:
+    code = "import sys, mult_env.cli as c; c.build_parser(); print('hypothesis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
