@@ -28,6 +28,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    import verifiers.v1 as vf  # type: ignore[import-untyped]
+
     from mult_env.integrations._verifiers_env import (
         MultiplicationData,
         MultiplicationHarness,
@@ -84,7 +86,7 @@ def load_environment(
     reward: str = "shaped",
     format_coef: float = 0.1,
     **env: Any,
-) -> Any:
+) -> vf.Env:
     """The ``mult-env-v1`` verifiers environment (a ``verifiers.v1.SingleAgentEnv``).
 
     Built the way verifiers' own entry points build it: the config is validated by
@@ -105,7 +107,7 @@ def load_environment(
         The ``vf.Env``; its taskset is ``env.taskset``.
     """
     _classes()
-    import verifiers.v1 as vf  # type: ignore[import-untyped]
+    import verifiers.v1 as vf
 
     taskset = {
         "id": TASKSET_ID,
