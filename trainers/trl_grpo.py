@@ -24,6 +24,7 @@ a short summary to ``<output-dir>/summary.json``, and saves the LoRA adapter to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -94,6 +95,22 @@ def load_model_and_tokenizer(model: str, dtype: Any = None) -> tuple[Any, Any]:
             f"{model!r} has no chat template; mult_env's TRL dataset has conversational prompts"
         )
     return lm, tokenizer
+
+
+def no_activation_checkpointing(config_cls: type) -> dict[str, bool]:
+    """``GRPOConfig`` keyword arguments that turn activation (gradient) checkpointing off.
+
+    Small models gain nothing from recomputing activations. TRL defaults it on; transformers
+    renamed ``gradient_checkpointing`` to ``activation_checkpointing`` (present in 5.24, absent
+    in 5.17) and warns about the old name where the new one exists.
+    """
+    names = {field.name for field in dataclasses.fields(config_cls)}
+    key = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
+    return {key: False}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -197,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         report_to=args.report_to,
         use_cpu=not on_gpu,
         bf16=bf16,
-        activation_checkpointing=False,  # small models: recomputation costs more than it saves
+        **no_activation_checkpointing(GRPOConfig),
         seed=args.seed,
     )
     lora = LoraConfig(

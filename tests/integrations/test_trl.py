@@ -278,6 +278,7 @@ PEFT_GC_WARNING = "ignore:`is_gradient_checkpointing` is deprecated:FutureWarnin
 def test_grpo_trainer_logs_the_rewards_our_functions_returned(tmp_path: Path) -> None:
     trl = pytest.importorskip("trl")
     peft = pytest.importorskip("peft")
+    from trainers.trl_grpo import no_activation_checkpointing
 
     tokenizer = _byte_tokenizer()
     model = _tiny_model(tokenizer)
@@ -306,7 +307,7 @@ def test_grpo_trainer_logs_the_rewards_our_functions_returned(tmp_path: Path) ->
         report_to="none",
         use_cpu=True,
         bf16=False,
-        activation_checkpointing=False,
+        **no_activation_checkpointing(trl.GRPOConfig),
         dataloader_num_workers=0,
         seed=0,
         generation_kwargs={"suppress_tokens": suppress},
