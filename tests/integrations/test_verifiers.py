@@ -35,6 +35,24 @@ def test_importing_the_adapter_does_not_import_verifiers() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+def test_missing_verifiers_is_an_import_error_naming_the_extra() -> None:
+    # `sys.modules[name] = None` makes `import verifiers` fail, as on a machine without it
+    # (or with a 0.1-era verifiers that has no `verifiers.v1`).
+    code = (
+        "import sys\n"
+        "sys.modules['verifiers'] = None\n"
+        "import mult_env.integrations.verifiers as m\n"
+        "for use in (m.load_environment, lambda: m.MultiplicationTaskset):\n"
+        "    try:\n"
+        "        use()\n"
+        "    except ImportError as e:\n"
+        "        assert \"pip install 'mult-env[verifiers]'\" in str(e), e\n"
+        "    else:\n"
+        "        raise AssertionError('no ImportError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
 def test_unknown_attribute_is_an_attribute_error() -> None:
     import mult_env.integrations.verifiers as adapter
 
