@@ -39,6 +39,7 @@ Example (``renderer`` is any tinker-cookbook renderer, e.g. from
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -210,7 +211,8 @@ class MultiplicationProblemEnv:
         self.config = config
         self.scorer = config.scorer()
         self.breakdown: RewardBreakdown | None = None
-        """The last step's full reward breakdown (None before :meth:`step`)."""
+        """The step's reward breakdown (None before :meth:`step`); its ``total``,
+        ``format_ok`` and ``reason`` include the stop rule, so ``total`` is the step's reward."""
 
     @property
     def messages(self) -> list[Message]:
@@ -252,7 +254,13 @@ class MultiplicationProblemEnv:
         format_ok = scored.format_ok and clean
         penalty = 0.0 if format_ok else -self.scorer.format_coef
         reward = scored.correctness + penalty
-        self.breakdown = scored
+        self.breakdown = dataclasses.replace(
+            scored,
+            total=reward,
+            format_penalty=penalty,
+            format_ok=format_ok,
+            reason=scored.reason if clean or not scored.format_ok else "no clean stop",
+        )
         truncated = extra is not None and extra.get("stop_reason") == "length"
         metrics: Metrics = {
             "correct": float(scored.correct),
@@ -270,7 +278,7 @@ class MultiplicationProblemEnv:
             "reference_answer": str(self.problem.answer),
             "response": text if len(text) <= limit else text[:limit] + "...",
             "parsed": "" if scored.parsed is None else str(scored.parsed),
-            "reason": scored.reason,
+            "reason": self.breakdown.reason,
             "termination": str(termination),
         }
         return StepResult(

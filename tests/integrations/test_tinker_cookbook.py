@@ -217,6 +217,9 @@ def test_truncated_response_loses_the_format_bonus_but_keeps_correctness() -> No
     assert result.metrics["format_parse"] == 1.0
     assert result.metrics["stop/max_tokens"] == 1.0
     assert "stop/completed" not in result.metrics
+    assert result.logs["reason"] == "no clean stop"
+    assert env.breakdown is not None
+    assert (env.breakdown.total, env.breakdown.format_ok) == (pytest.approx(0.9), False)
     assert result.logs["termination"] == str(Termination.MALFORMED)
 
 
