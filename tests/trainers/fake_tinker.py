@@ -27,6 +27,7 @@ Use :func:`install` with pytest's ``monkeypatch`` to route ``tinker.ServiceClien
 
 from __future__ import annotations
 
+import functools
 import itertools
 import string
 import threading
@@ -44,6 +45,7 @@ from tinker import types
 from tinker.lib.public_interfaces.api_future import AwaitableConcurrentFuture
 
 __all__ = [
+    "REAL_CLASSES",
     "SPECIAL_TOKENS",
     "BigramLM",
     "ContractViolation",
@@ -74,6 +76,21 @@ SPECIAL_TOKENS = (
 
 class ContractViolation(AssertionError):
     """A request that the real Tinker service would reject or mis-train on."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _api(method: F) -> F:
+    """Record each call of a public SDK method (class, name, args, kwargs) on the world, so a
+    test can check every call against the real SDK's signatures (see ``REAL_CLASSES``)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self._world.api_calls.append((type(self).__name__, method.__name__, args, kwargs))
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=1)
@@ -202,7 +219,9 @@ class FakeTinker:
     futures: list[TrackedFuture[Any]] = field(default_factory=list)
     checkpoints: dict[str, _Checkpoint] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
-    """Every SDK method called, in order (for tests that check submission order)."""
+    """Every request submitted, by SDK method name, in order (for checks of submission order)."""
+    api_calls: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+    """Every public SDK method called on a fake client: ``(class, method, args, kwargs)``."""
     sampled: dict[tuple[int, ...], _SampledRecord] = field(default_factory=dict)
     train_datums: int = 0
     service_clients: list[FakeServiceClient] = field(default_factory=list)
@@ -322,12 +341,15 @@ class FakeSamplingClient:
         self._model_name = model_name
         self._delta = weights.delta.copy()
 
+    @_api
     def get_base_model(self) -> str:
         return self._model_name
 
+    @_api
     def get_tokenizer(self) -> Any:
         return self._world.tokenizer
 
+    @_api
     def sample(
         self,
         prompt: tinker.ModelInput,
@@ -405,6 +427,7 @@ class FakeSamplingClient:
             prev = token
         return tokens, logprobs, "length"
 
+    @_api
     def compute_logprobs(
         self, prompt: tinker.ModelInput, prompt_logprobs_last_n: int | None = None
     ) -> TrackedFuture[list[float | None]]:
@@ -448,6 +471,7 @@ class FakeTrainingClient:
 
     # -- info ---------------------------------------------------------------------------------
 
+    @_api
     def get_info(self) -> types.GetInfoResponse:
         return types.GetInfoResponse(
             model_data=types.ModelData(model_name=self.model_name, arch="bigram"),
@@ -457,6 +481,7 @@ class FakeTrainingClient:
             model_name=self.model_name,
         )
 
+    @_api
     def get_tokenizer(self) -> Any:
         return self._world.tokenizer
 
@@ -509,6 +534,7 @@ class FakeTrainingClient:
         )
         return inputs, targets, sampler_lp, advantages
 
+    @_api
     def forward_backward(
         self,
         data: list[tinker.Datum],
@@ -553,6 +579,7 @@ class FakeTrainingClient:
             delay=self._world.latency.forward_backward,
         )
 
+    @_api
     def optim_step(self, optim_params: Any = None, **kwargs: Any) -> TrackedFuture[Any]:
         params = optim_params if optim_params is not None else kwargs.get("adam_params")
         _check(isinstance(params, tinker.AdamParams), "optim_step needs tinker.AdamParams")
@@ -585,6 +612,7 @@ class FakeTrainingClient:
         )
         return path
 
+    @_api
     def save_state(self, name: str, ttl_seconds: int | None = None, **_: Any) -> TrackedFuture[Any]:
         return self._world._submit(
             "save_state",
@@ -593,6 +621,7 @@ class FakeTrainingClient:
             delay=self._world.latency.save,
         )
 
+    @_api
     def save_weights_for_sampler(
         self, name: str, ttl_seconds: int | None = None, **_: Any
     ) -> TrackedFuture[Any]:
@@ -603,6 +632,7 @@ class FakeTrainingClient:
             delay=self._world.latency.save,
         )
 
+    @_api
     def save_weights_and_get_sampling_client(self, **_: Any) -> TrackedFuture[FakeSamplingClient]:
         # Ordered after every training request submitted before it, as on the service.
         return self._world._submit(
@@ -612,9 +642,11 @@ class FakeTrainingClient:
             delay=self._world.latency.save,
         )
 
+    @_api
     def create_sampling_client(self, model_path: str, **_: Any) -> TrackedFuture[Any]:
         return self._world.service_clients[0].create_sampling_client(model_path=model_path)
 
+    @_api
     def load_state(self, path: str) -> None:  # pragma: no cover - guard
         raise ContractViolation(
             "TrainingClient.load_state is deprecated in tinker >= 0.38 (FutureWarning); use "
@@ -629,7 +661,9 @@ class FakeServiceClient:
         self._world = world
         self.closed: str | None = None
         world.service_clients.append(self)
+        world.api_calls.append(("FakeServiceClient", "__init__", args, kwargs))
 
+    @_api
     def create_lora_training_client(
         self,
         base_model: str,
@@ -661,6 +695,7 @@ class FakeServiceClient:
             )
         return checkpoint
 
+    @_api
     def create_training_client_from_state_with_optimizer(
         self, path: str, **_: Any
     ) -> TrackedFuture[FakeTrainingClient]:
@@ -677,6 +712,7 @@ class FakeServiceClient:
             delay=self._world.latency.create_client,
         )
 
+    @_api
     def create_training_client_from_state(
         self, path: str, **_: Any
     ) -> TrackedFuture[FakeTrainingClient]:
@@ -688,6 +724,7 @@ class FakeServiceClient:
 
         return self._world._submit("create_training_client_from_state", run, pool=None, delay=0.0)
 
+    @_api
     def create_sampling_client(
         self, model_path: str | None = None, base_model: str | None = None, **_: Any
     ) -> TrackedFuture[FakeSamplingClient]:
@@ -705,6 +742,7 @@ class FakeServiceClient:
             "create_sampling_client", run, pool=None, delay=self._world.latency.create_client
         )
 
+    @_api
     def close(self, status: str, detail: str | None = None) -> TrackedFuture[None]:
         _check(status in ("success", "errored", "interrupted"), f"bad close status {status!r}")
 
@@ -712,6 +750,14 @@ class FakeServiceClient:
             self.closed = status
 
         return self._world._submit("close", run, pool=None, delay=0.0)
+
+
+REAL_CLASSES: dict[str, type] = {
+    "FakeServiceClient": tinker.ServiceClient,
+    "FakeTrainingClient": tinker.TrainingClient,
+    "FakeSamplingClient": tinker.SamplingClient,
+}
+"""The SDK class each fake stands in for (``__init__`` of the service client included)."""
 
 
 def install(

@@ -7,6 +7,7 @@ fail when the datum layout, the logprobs, the futures or the call order are wron
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from types import SimpleNamespace
@@ -337,6 +338,47 @@ def test_checkpoints_are_tinker_paths_and_resume_restores_optimizer(
 def test_close_finishes_the_session(world: Any, backend: tb.TinkerBackend) -> None:
     backend.close()
     assert world.service_clients[0].closed == "success"
+
+
+def test_every_sdk_call_matches_the_real_signature_and_is_not_deprecated(
+    world: Any, backend: tb.TinkerBackend
+) -> None:
+    """The fake accepts loose arguments; the real SDK must accept exactly what was sent."""
+    samples = backend.sample([_prompt()], 2, max_tokens=4, temperature=1.0)[0]
+    backend.base_logprobs(samples)
+    backend.train_step(samples, [[1.0] * len(s.tokens) for s in samples])
+    backend.load_state(backend.save_state("000001"))
+    backend.save_final("final")
+    backend.close()
+
+    seen = set()
+    for cls_name, method, args, kwargs in world.api_calls:
+        real = getattr(ft.REAL_CLASSES[cls_name], method)
+        assert not hasattr(real, "__deprecated__"), f"{cls_name}.{method} is deprecated"
+        signature = inspect.signature(real)
+        bound = signature.bind(object(), *args, **kwargs)
+        swallowed = [
+            name
+            for name, p in signature.parameters.items()
+            if p.kind is p.VAR_KEYWORD and bound.arguments.get(name)
+        ]
+        assert not swallowed, f"{cls_name}.{method} ignores {bound.arguments[swallowed[0]]}"
+        seen.add(method)
+    assert {
+        "__init__",
+        "create_lora_training_client",
+        "get_tokenizer",
+        "save_weights_and_get_sampling_client",
+        "sample",
+        "create_sampling_client",
+        "compute_logprobs",
+        "forward_backward",
+        "optim_step",
+        "save_state",
+        "create_training_client_from_state_with_optimizer",
+        "save_weights_for_sampler",
+        "close",
+    } <= seen
 
 
 # -- the fake is strict (so the tests above can fail) ---------------------------------------------
