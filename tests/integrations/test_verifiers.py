@@ -115,7 +115,8 @@ def test_load_environment_by_id_like_verifiers_does(vf: Any) -> None:
     assert mult_env_v1.__all__ == ["MultiplicationHarness", "MultiplicationTaskset"]
     # the default agent gets the tool-less chat harness, not a shell that can compute a*b
     assert vf.default_harness_id("mult-env-v1") == "mult-env-v1"
-    harness = env._harnesses["agent"]
+    (harness_config,) = env.config.agent_harnesses().values()
+    harness = vf.load_harness(harness_config)
     assert isinstance(harness, MultiplicationHarness)
     assert harness.EXECUTES_CODE is False
     tasks = list(env.taskset)
