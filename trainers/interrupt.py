@@ -7,6 +7,10 @@ then could not be labelled correctly. :class:`DeferredInterrupt` turns the first
 a request that the loop honours at the next batch boundary (after the batch's metrics line is
 written): it saves a state checkpoint for exactly the batches done and then stops. A second
 Ctrl-C raises :class:`KeyboardInterrupt` at once, as usual.
+
+The command line wraps the whole run in one (``with DeferredInterrupt(): run(config)``) and
+the loop polls :func:`stop_requested` after each batch; library callers of ``run`` that
+install nothing keep Python's default Ctrl-C behaviour.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any
 
-__all__ = ["DeferredInterrupt"]
+__all__ = ["DeferredInterrupt", "stop_requested"]
+
+_ACTIVE: list[DeferredInterrupt] = []
+
+
+def stop_requested() -> bool:
+    """Whether Ctrl-C was pressed inside an active :class:`DeferredInterrupt` (the loop checks
+    this at each batch boundary; without one installed it is always False)."""
+    return any(d.requested for d in _ACTIVE)
 
 
 class DeferredInterrupt:
@@ -45,6 +57,7 @@ class DeferredInterrupt:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
             self._installed = True
+        _ACTIVE.append(self)
         return self
 
     def __exit__(
@@ -56,3 +69,5 @@ class DeferredInterrupt:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous)
             self._installed = False
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
