@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from hypothesis import HealthCheck, Verbosity, assume, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure
@@ -203,6 +203,9 @@ class _Config:
             "deadline": None,  # user code may be slow on its first call
             "verbosity": Verbosity.quiet,
             "report_multiple_bugs": False,  # one minimal counterexample per property
+            # No "explain" phase: its replays cost ~100 calls per failure and its notes are
+            # not part of our message (the minimal example is).
+            "phases": [p for p in Phase if p is not Phase.explain],
             "suppress_health_check": [
                 HealthCheck.too_slow,
                 HealthCheck.filter_too_much,
@@ -226,11 +229,6 @@ class _Config:
         except FlakyFailure as e:  # the user's code answered differently on replay
             inner = next((x for x in e.exceptions if isinstance(x, _Fail)), e)
             return f"{inner} (flaky: not reproducible on replay, so not minimised)"
-        except BaseExceptionGroup as group:  # several distinct failures (defensive)
-            matched, rest = group.split(_Fail)
-            if matched is None or rest is not None:
-                raise
-            return str(matched.exceptions[0])
         return None
 
 

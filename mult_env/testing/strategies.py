@@ -68,17 +68,18 @@ def problems(
     """
     if difficulty is not None:
         da, db = resolve_difficulty(difficulty)
-        digits_a: st.SearchStrategy[int] = st.just(da)
-        digits_b: st.SearchStrategy[int] = st.just(db)
+        a_range = (10 ** (da - 1), 10**da - 1)
+        b_range = (10 ** (db - 1), 10**db - 1)
     else:
         if not 1 <= min_digits <= max_digits:
             raise ValueError(f"need 1 <= min_digits <= max_digits, got {min_digits}, {max_digits}")
-        digits_a = digits_b = st.integers(min_digits, max_digits)
+        # One integer per operand (hypothesis already varies their length) shrinks better
+        # than a digit count and then an operand: minimal examples reach 1 * 1.
+        a_range = b_range = (10 ** (min_digits - 1), 10**max_digits - 1)
+    operand_a, operand_b = st.integers(*a_range), st.integers(*b_range)
 
     def draw_problem(draw: st.DrawFn) -> Problem:
-        da, db = draw(digits_a), draw(digits_b)
-        a = draw(st.integers(10 ** (da - 1), 10**da - 1))
-        return Problem(a, draw(st.integers(10 ** (db - 1), 10**db - 1)))
+        return Problem(draw(operand_a), draw(operand_b))
 
     return st.composite(draw_problem)()  # shrinks towards Problem(1, 1)
 

@@ -141,7 +141,6 @@ def test_relative_tolerance_is_caught() -> None:
         seed=0,
         raise_on_failure=False,
     )
-    assert {v.property for v in report.violations} == {"only_true_answer_max", "near_misses"}
     close = next(v for v in report.violations if v.family == "close_value")
     # the smallest answer where 1 % is at least 1
     assert close.message.startswith("reward 1 for ")
