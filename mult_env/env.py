@@ -183,7 +183,12 @@ class MultiplicationEnv(gym.Env[str, str]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
-        options = options or {}
+        if not options:  # the common case: a random item, no option to validate
+            index = _draw_index(self.np_random, len(self.problems))
+            self._problem = problem = self.problems[index]
+            obs, messages = self._template.render(problem)
+            self._prompt, self._completion, self._awaiting_action = obs, "", True
+            return obs, {"messages": messages, "problem": problem, "index": index}
         unknown = set(options) - {"index", "problem"}
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; use 'index' or 'problem'")
@@ -211,7 +216,7 @@ class MultiplicationEnv(gym.Env[str, str]):
         if not self._awaiting_action:
             raise RuntimeError("the episode is over: call reset() before step()")
         # The breakdown's fields without building the breakdown: info is its to_dict().
-        row = self.scorer._score_rows((action,), (problem.answer,))[0]
+        row = self.scorer._score_one(action, problem.answer)
         self._completion, self._awaiting_action = action, False
         info = _row_dict(row)
         info["problem"] = problem

@@ -51,6 +51,10 @@ _NUMBER = r"(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]*|0)"
 _ANSWER_RE = re.compile(rf"(?:[Tt]he answer is:?\s+)?({_NUMBER})\.?", re.ASCII)
 _NUMBER_RE = re.compile(_NUMBER, re.ASCII)
 _DIGIT_RUN_RE = re.compile(r"[0-9](?:[0-9,]*[0-9])?", re.ASCII)
+# The shape a well-formed answer almost always has ("The answer is 248171.", "248171"): a
+# special case of _ANSWER_RE (one space after the prefix, no separators) with group 1 the same
+# digits, checked first because it is cheaper; whatever it rejects goes through _ANSWER_RE.
+_CANONICAL_RE = re.compile(r"(?:[Tt]he answer is )?(0|[1-9][0-9]*)\.?", re.ASCII)
 # Only for choosing a rejection reason; compiled without re.ASCII on purpose (a Unicode space
 # after the prefix is still recognised as the prefix when explaining what went wrong).
 _PREFIX_RE = re.compile(r"^[Tt]he answer is:?\s*")
@@ -88,25 +92,16 @@ def _parse_result(value: int | None, well_formed: bool, reason: str) -> ParseRes
     return result
 
 
-def _canonical_answer_digits(text: str) -> str | None:
-    """The digits of ``text`` when it is the common shape of a well-formed answer, else None.
-
-    ``text`` (already stripped, at most ``MAX_ANSWER_CHARS`` long) qualifies when it is
-    ``[The answer is ]D[.]`` with ``D`` plain canonical ASCII digits ("The answer is 248171.",
-    "248171"): every such text is accepted by ``_ANSWER_RE`` with group 1 equal to ``D``. Anything
-    else returns None and must go through the regular expression, so the answer is the same as
-    the regex's either way; this only skips the regex engine for the answers a trained policy
-    emits almost always.
-    """
-    body = text
-    head = body[:14]
-    if head == "The answer is " or head == "the answer is ":
-        body = body[14:]
-    if body[-1:] == ".":
-        body = body[:-1]
-    if body.isdigit() and body.isascii() and (body[0] != "0" or len(body) == 1):
-        return body
-    return None
+def _answer_after_canonical(text: str) -> ParseResult:
+    """:class:`AnswerParser` on ``text`` already stripped, at most ``MAX_ANSWER_CHARS`` long
+    and not matched by ``_CANONICAL_RE`` (the hot paths check those first)."""
+    match = _ANSWER_RE.fullmatch(text)
+    if match:
+        return _parse_result(int(match.group(1).replace(",", "")), True, "ok")
+    if not text:
+        return _malformed("empty")
+    body = _PREFIX_RE.sub("", text).rstrip(".")
+    return _malformed(_why_not_a_number(body))
 
 
 @runtime_checkable
@@ -174,16 +169,10 @@ class AnswerParser:
         text = _require_str(completion).strip()
         if len(text) > MAX_ANSWER_CHARS:
             return _malformed("too long")
-        digits = _canonical_answer_digits(text)
-        if digits is not None:
-            return _parse_result(int(digits), True, "ok")
-        match = _ANSWER_RE.fullmatch(text)
-        if match:
-            return _parse_result(int(match.group(1).replace(",", "")), True, "ok")
-        if not text:
-            return _malformed("empty")
-        body = _PREFIX_RE.sub("", text).rstrip(".")
-        return _malformed(_why_not_a_number(body))
+        canonical = _CANONICAL_RE.fullmatch(text)
+        if canonical:
+            return _parse_result(int(canonical.group(1)), True, "ok")
+        return _answer_after_canonical(text)
 
 
 class BoxedParser:

@@ -7,6 +7,7 @@ conversation turns, so the model sees the format used three times before it answ
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 from mult_env.problems import Problem
@@ -75,23 +76,44 @@ class _Template:
 
     ``render_text`` and ``build_messages`` of a problem are ``head + question + tail`` and
     ``prior`` (copied) plus the question message; :meth:`render` gives both, formatting the
-    question once. Used by the environment's ``reset``; equal to the public functions (tested).
+    question once, from the instruction's literal parts when it is the plain ``{a}``/``{b}``
+    template (``format`` of an int with no spec is ``str``). Used by the environment's
+    ``reset``; equal to the public functions (tested), and rebuilt if ``INSTRUCTION`` or
+    ``FEW_SHOT_EXAMPLES`` is replaced, which the public functions read at every call.
     """
 
-    __slots__ = ("head", "prior", "tail")
+    __slots__ = ("few_shot_examples", "head", "instruction", "parts", "prior", "style", "tail")
 
     def __init__(self, style: PromptStyle) -> None:
-        sentinel = Problem(0, 0)
-        messages = build_messages(sentinel, style)
+        self.style = style
+        self._build()
+
+    def _build(self) -> None:
+        style = self.style
+        self.instruction, self.few_shot_examples = INSTRUCTION, FEW_SHOT_EXAMPLES
+        messages = build_messages(Problem(0, 0), style)
         self.prior: tuple[Message, ...] = tuple(messages[:-1])
         lines = [f"{m['role'].capitalize()}: {m['content']}" for m in self.prior]
         self.head = "\n".join([*lines, "User: "]) if lines else "User: "
         self.tail = "\n" + f"Assistant: {style.assistant_prefix}".rstrip(" ")
+        fields = list(string.Formatter().parse(INSTRUCTION))
+        plain = len(fields) == 3 and [f[1:] for f in fields] == [
+            ("a", "", None),
+            ("b", "", None),
+            (None, None, None),
+        ]
+        self.parts = (fields[0][0], fields[1][0], fields[2][0]) if plain else None
 
     def render(self, problem: Problem) -> tuple[str, list[Message]]:
         """``(render_text(problem, style), build_messages(problem, style))``."""
-        question = _question(problem)
-        messages = [m.copy() for m in self.prior]
+        if self.instruction is not INSTRUCTION or self.few_shot_examples is not FEW_SHOT_EXAMPLES:
+            self._build()
+        parts = self.parts
+        if parts is None:
+            question = _question(problem)
+        else:
+            question = f"{parts[0]}{problem.a}{parts[1]}{problem.b}{parts[2]}"
+        messages = list(map(dict.copy, self.prior))
         messages.append({"role": "user", "content": question})
         return self.head + question + self.tail, messages
 

@@ -18,10 +18,12 @@ from itertools import repeat
 from typing import Any, Protocol, runtime_checkable
 
 from mult_env.parsers import (
+    _CANONICAL_RE,
     MAX_ANSWER_CHARS,
     AnswerParser,
     Parser,
     ParseResult,
+    _answer_after_canonical,
     get_parser,
 )
 from mult_env.problems import Problem
@@ -257,6 +259,43 @@ class ScoreColumns:
         ]
 
 
+_COLUMN_SETTERS = tuple(
+    ScoreColumns.__dict__[name].__set__
+    for name in (
+        "total",
+        "correctness",
+        "format_penalty",
+        "correct",
+        "format_ok",
+        "digits_matched",
+        "num_digits",
+        "parsed",
+        "reason",
+    )
+)
+
+
+_EMPTY_ROW: _Row = (0.0, 0.0, 0.0, False, False, 0, 0, None, "")
+
+
+def _answer_facts(answer: int) -> tuple[str, int, tuple[str, ...], _Row]:
+    """What the inline scoring route needs about one answer, computed once per answer.
+
+    Its decimal string and length, and the exact texts: ``The answer is D.`` and ``D`` for
+    ``D = str(answer)``, which the ``answer`` parser accepts (canonical shape, within the
+    length limit) with value ``answer``, so their row is :data:`exact_row` without parsing.
+    Only for a non-negative plain ``int`` answer (no texts otherwise).
+    """
+    want = str(answer)
+    n = len(want)
+    if type(answer) is not int or answer < 0:
+        return want, n, (), _EMPTY_ROW
+    row: _Row = (1.0, 1.0, 0.0, True, True, n, n, answer, "ok")
+    if n + 15 <= MAX_ANSWER_CHARS:  # len("The answer is D.") = n + 15
+        return want, n, (f"The answer is {want}.", want), row
+    return want, n, ((want,) if n <= MAX_ANSWER_CHARS else ()), row
+
+
 class Scorer:
     """Parser + correctness reward + format term: completions in, breakdowns out.
 
@@ -295,7 +334,7 @@ class Scorer:
 
     def score(self, completion: str, problem: Problem) -> RewardBreakdown:
         """Score one completion of one problem."""
-        return _breakdown(self._score_row(completion, problem.answer))
+        return _breakdown(self._score_one(completion, problem.answer))
 
     def score_group(self, completions: Sequence[str], problem: Problem) -> list[RewardBreakdown]:
         """Score many completions of one problem (a GRPO group)."""
@@ -325,9 +364,12 @@ class Scorer:
             self._check_pairs(completions, problems)
             answers = [p.answer for p in problems]
         rows = self._score_rows(completions, answers)
-        if not rows:
-            return ScoreColumns((), (), (), (), (), (), (), (), ())
-        return ScoreColumns(*zip(*rows, strict=True))
+        columns = _new_object(ScoreColumns)
+        for setter, column in zip(
+            _COLUMN_SETTERS, zip(*rows, strict=True) if rows else ((),) * 9, strict=True
+        ):
+            setter(columns, column)  # a frozen dataclass, filled through its slot descriptors
+        return columns
 
     @staticmethod
     def _check_pairs(completions: Sequence[str], problems: Sequence[Problem]) -> None:
@@ -359,63 +401,137 @@ class Scorer:
             parsed.reason,
         )
 
+    def _fast(self) -> bool:
+        """Whether the inline route applies: the built-in answer parser, shaped/binary reward."""
+        reward = self.reward
+        return type(self.parser) is AnswerParser and (
+            reward is shaped_reward or reward is binary_reward
+        )
+
+    def _score_one(self, completion: str, answer: int) -> _Row:
+        """:meth:`_score_row` of one completion, by the inline route where it applies (the
+        per-item twin of the loop in :meth:`_score_rows`; see there)."""
+        if type(completion) is not str or not self._fast():
+            return self._score_row(completion, answer)
+        want, n, exact_texts, exact_row = _answer_facts(answer)
+        prefix = self.assistant_prefix
+        text = prefix + completion if prefix else completion
+        got = text.strip()
+        if got in exact_texts:
+            return exact_row
+        canonical = _CANONICAL_RE.fullmatch(got) if len(got) <= MAX_ANSWER_CHARS else None
+        if canonical:
+            got = canonical.group(1)
+            value: int | None = int(got)
+            well_formed, reason = True, "ok"
+        else:
+            parsed = (
+                self.parser(text) if len(got) > MAX_ANSWER_CHARS else _answer_after_canonical(got)
+            )
+            value, well_formed, reason = parsed.value, parsed.well_formed, parsed.reason
+            penalty = 0.0 if well_formed else -self.format_coef
+            if value is None:
+                return (0.0 + penalty, 0.0, penalty, False, well_formed, 0, n, None, reason)
+            got = str(value)
+        penalty = 0.0 if well_formed else -self.format_coef
+        if got == want:
+            return (1.0 + penalty, 1.0, penalty, True, well_formed, n, n, value, reason)
+        k = 0
+        if len(got) == n:
+            while got[k] == want[k]:  # ends: same length, and got != want
+                k += 1
+        correctness = SHAPED_MAX_PARTIAL * k / n if self.reward is shaped_reward else 0.0
+        return (
+            correctness + penalty,
+            correctness,
+            penalty,
+            False,
+            well_formed,
+            k,
+            n,
+            value,
+            reason,
+        )
+
     def _score_rows(self, completions: Iterable[str], answers: Iterable[int]) -> list[_Row]:
         """:meth:`_score_row` of each ``(completion, answer)`` pair, with a fast path.
 
-        With the built-in ``answer`` parser and the built-in ``shaped`` or ``binary`` reward,
-        a completion of the canonical shape ``[The answer is ]D[.]`` (what a trained policy
-        emits almost always; see ``parsers._canonical_answer_digits``) is scored inline: ``D``
-        is the parsed value's decimal string, so correctness and leading digits are string
-        comparisons against the answer's string (computed once per run of equal answers), and
-        the shaped credit is the same expression as in :func:`shaped_reward`. Every other
-        completion (and every other parser or reward) goes through the general
-        :meth:`_score_row`. Both give identical rows; tests assert it.
+        With the built-in ``answer`` parser and the built-in ``shaped`` or ``binary`` reward
+        (the defaults) the reward is computed inline instead of through the generic calls:
+
+        * the parser's steps are taken here, minus the call: strip, then (the commonest
+          completion) equality with the exact answer written as ``The answer is D.`` or ``D``,
+          which the parser accepts with value D (see :func:`_answer_facts`); else the length
+          limit, the canonical shape ``[The answer is ]D[.]`` (``parsers._CANONICAL_RE``) whose
+          ``D`` is the value's decimal string, and only when that fails the parser's full
+          regex and rejection reasons;
+        * correctness and leading digits are then string comparisons of the value's digits
+          with the answer's (computed once per run of equal answers), the shaped credit is the
+          expression of :func:`shaped_reward`, and an unparsed value earns 0.0 from both
+          rewards and 0 digits, exactly as those functions return for ``None``.
+
+        Any other parser or reward goes through the general :meth:`_score_row`. Both routes
+        give identical rows; ``tests/test_fast_paths.py`` asserts it.
         """
-        reward = self.reward
-        fast = type(self.parser) is AnswerParser and (
-            reward is shaped_reward or reward is binary_reward
-        )
-        if not fast:
+        if not self._fast():
             return [self._score_row(c, a) for c, a in zip(completions, answers, strict=False)]
-        shaped = reward is shaped_reward
+        shaped = self.reward is shaped_reward
+        parser = self.parser
         prefix = self.assistant_prefix
-        score_row = self._score_row
+        bad_format = -self.format_coef
+        _canonical, after_canonical = _CANONICAL_RE.fullmatch, _answer_after_canonical
         rows: list[_Row] = []
         append = rows.append
         last_answer: int | None = None
-        want = ""
-        n = 0
+        exact_texts: tuple[str, ...] = ()
+        want, n, exact_row = "", 0, _EMPTY_ROW
         for completion, answer in zip(completions, answers, strict=False):
             if type(completion) is not str:
-                append(score_row(completion, answer))  # raises the TypeError for non-str
-                continue
-            got = (prefix + completion).strip() if prefix else completion.strip()
-            # parsers._canonical_answer_digits, inlined (a call costs as much as its body)
-            if len(got) > MAX_ANSWER_CHARS:
-                append(score_row(completion, answer))
-                continue
-            head = got[:14]
-            if head == "The answer is " or head == "the answer is ":
-                got = got[14:]
-            if got[-1:] == ".":
-                got = got[:-1]
-            if not (got.isdigit() and got.isascii() and (got[0] != "0" or len(got) == 1)):
-                append(score_row(completion, answer))
+                append(self._score_row(completion, answer))  # raises the TypeError for non-str
                 continue
             if answer is not last_answer:
-                last_answer, want = answer, str(answer)
-                n = len(want)
+                last_answer = answer
+                want, n, exact_texts, exact_row = _answer_facts(answer)
+            text = prefix + completion if prefix else completion
+            got = text.strip()
+            if got in exact_texts:
+                append(exact_row)
+                continue
+            canonical = _canonical(got) if len(got) <= MAX_ANSWER_CHARS else None
+            if canonical:
+                got = canonical.group(1)
+                value: int | None = int(got)
+                well_formed, reason = True, "ok"
+            else:
+                parsed = parser(text) if len(got) > MAX_ANSWER_CHARS else after_canonical(got)
+                value, well_formed, reason = parsed.value, parsed.well_formed, parsed.reason
+                if value is None:
+                    penalty = 0.0 if well_formed else bad_format
+                    append((0.0 + penalty, 0.0, penalty, False, well_formed, 0, n, None, reason))
+                    continue
+                got = str(value)
+            penalty = 0.0 if well_formed else bad_format
             if got == want:
-                append((1.0, 1.0, 0.0, True, True, n, n, int(got), "ok"))
+                append((1.0 + penalty, 1.0, penalty, True, well_formed, n, n, value, reason))
                 continue
             k = 0
             if len(got) == n:
-                for g, w in zip(got, want, strict=True):
-                    if g != w:
-                        break
+                while got[k] == want[k]:  # ends: same length, and got != want
                     k += 1
             correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
-            append((correctness + 0.0, correctness, 0.0, False, True, k, n, int(got), "ok"))
+            append(
+                (
+                    correctness + penalty,
+                    correctness,
+                    penalty,
+                    False,
+                    well_formed,
+                    k,
+                    n,
+                    value,
+                    reason,
+                )
+            )
         return rows
 
     def __repr__(self) -> str:

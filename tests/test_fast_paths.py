@@ -374,3 +374,17 @@ def test_env_episodes_equal_reference() -> None:
         same(step_info, {**ref_to_dict(want), "problem": problem})
         same(reward, want.total)
         assert terminated is True and truncated is False
+
+
+def test_prompt_template_follows_a_replaced_instruction(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mult_env.prompts as prompts
+
+    template = _Template(PromptStyle())
+    problem = PROBLEMS[0]
+    monkeypatch.setattr(prompts, "INSTRUCTION", "Compute {b} times {a}, {{exactly}}.")
+    text, messages = template.render(problem)
+    same(text, render_text(problem, PromptStyle()))
+    same(messages, build_messages(problem, PromptStyle()))
+    assert "Compute 293 times 847, {exactly}." in text
+    monkeypatch.setattr(prompts, "INSTRUCTION", "What is {a:>5} * {b!r}?")
+    same(template.render(problem)[0], render_text(problem, PromptStyle()))
