@@ -271,7 +271,7 @@ class PendingSamples:
         self._resubmit = resubmit
         self._num_samples = num_samples
         self.policy_version = policy_version
-        """Weight version (number of train steps applied) the samples come from."""
+        """The backend's ``weights_version`` when the requests were submitted."""
         self._result: list[list[Sample]] | None = None
 
     def result(self) -> list[list[Sample]]:
