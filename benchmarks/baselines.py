@@ -49,6 +49,7 @@ from mult_env import ProblemSet, PromptStyle, Scorer, build_messages, viability
 from trainers.backend import PromptSpec
 
 __all__ = [
+    "LOG_ACCURACY",
     "LOG_PARAMETERS",
     "BackendSampler",
     "BaselineResult",
@@ -73,6 +74,18 @@ LOG_PARAMETERS: dict[str, str] = {
     "HuggingFaceTB/SmolLM2-135M-Instruct": "135M",
 }
 """Parameter counts of the log's models (the table's second column), where known."""
+
+LOG_ACCURACY: dict[str, float] = {
+    "Qwen/Qwen3-235B-A22B-Instruct-2507": 0.96,
+    "deepseek-ai/DeepSeek-V3.1": 0.84,
+    "Qwen/Qwen3-4B-Instruct-2507": 0.36,
+    "Qwen/Qwen3-30B-A3B": 0.34,
+    "Qwen/Qwen3-32B": 0.26,
+    "Qwen/Qwen3-8B": 0.24,
+    "meta-llama/Llama-3.1-8B-Instruct": 0.14,
+    "meta-llama/Llama-3.3-70B-Instruct": 0.0,
+}
+"""The research log's base accuracies (100 problems, seed 42), for the "Log" column."""
 
 
 class Sampler(Protocol):
@@ -155,16 +168,18 @@ def evaluate(
 
 
 def markdown_table(results: Sequence[BaselineResult]) -> str:
-    """The log's table (plus the format rate), best accuracy first."""
+    """The log's table plus the format rate and the log's own accuracy, best model first."""
     rows = sorted(results, key=lambda r: (-r.accuracy, r.model))
     lines = [
-        "| Model | Parameters | Base Accuracy | Format | RL Potential |",
-        "|-------|-----------|---------------|--------|--------------|",
+        "| Model | Parameters | Base Accuracy | Format | RL Potential | Log |",
+        "|-------|-----------|---------------|--------|--------------|-----|",
     ]
     for r in rows:
+        logged = LOG_ACCURACY.get(r.model)
+        log = "-" if logged is None else f"{100 * logged:.0f}%"
         lines.append(
             f"| {r.model} | {r.parameters} | {100 * r.accuracy:.0f}% | "
-            f"{100 * r.format_rate:.0f}% | {r.rl_potential} |"
+            f"{100 * r.format_rate:.0f}% | {r.rl_potential} | {log} |"
         )
     return "\n".join(lines)
 

@@ -153,11 +153,11 @@ def test_main_prints_the_markdown_table(server: str, capsys: pytest.CaptureFixtu
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert "| Model | Parameters | Base Accuracy | Format | RL Potential |" in out
+    assert "| Model | Parameters | Base Accuracy | Format | RL Potential | Log |" in out
     problems, _ = baselines.problem_prompts(n=20)
     accuracy, format_rate = _expected(problems)
     assert (
-        f"| a | ? | {100 * accuracy:.0f}% | {100 * format_rate:.0f}% | {viability(accuracy)} |"
+        f"| a | ? | {100 * accuracy:.0f}% | {100 * format_rate:.0f}% | {viability(accuracy)} | - |"
         in out
     )
 
@@ -180,6 +180,7 @@ def test_markdown_table_sorts_and_labels() -> None:
     ]
     lines = baselines.markdown_table(rows).splitlines()
     assert lines[2].startswith("| Qwen/Qwen3-4B-Instruct-2507 | 4B | 36% | 100% |")
+    assert lines[2].endswith("| 36% |")  # the log's own number, for comparison
     assert lines[3].startswith("| meta-llama/Llama-3.1-8B-Instruct | 8B | 14% | 90% |")
 
 
