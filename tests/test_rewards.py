@@ -184,7 +184,7 @@ def test_registry_resolves_names_and_passes_callables_through() -> None:
 
     assert get_reward(mine) is mine
     assert Scorer(reward=mine).score("248171", P).total == 1.0
-    with pytest.raises(ValueError, match=r"unknown reward 'nope'.*binary, shaped"):
+    with pytest.raises(ValueError, match=r"unknown reward 'nope': registered rewards are .*binary"):
         get_reward("nope")
     with pytest.raises(TypeError, match="name or a callable"):
         get_reward(1.0)  # type: ignore[arg-type]

@@ -107,7 +107,7 @@ def test_registered_names_work(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["check-reward", "no_such_module_xyz:f"], "cannot load reward"),
         (["check-reward", "mult_env.rewards:nope"], "cannot load reward"),
-        (["check-reward", "nope"], "neither module:function nor one of binary, shaped"),
+        (["check-reward", "nope"], "is neither module:function nor one of binary, "),
         (["check-reward", "binary", "--parser", "nope"], "neither module:function"),
         (["check-reward", "binary", "--allow", "decimals"], "unknown near-miss family"),
         (["check-parser", "answer", "--skip", "monotone"], "unknown parser property"),
