@@ -21,9 +21,9 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 
 @pytest.fixture
 def fewer_examples() -> Iterator[None]:
-    """The page's checks use the profile's default; 15 examples keep this test to seconds."""
+    """The page's checks use the profile's default; a few examples keep this test fast."""
     previous = settings.default
-    settings.register_profile("docs-testing", parent=previous, max_examples=15)
+    settings.register_profile("docs-testing", parent=previous, max_examples=5)
     settings.load_profile("docs-testing")
     yield
     settings.register_profile("docs-testing-restore", parent=previous)
