@@ -18,8 +18,9 @@ parse + score
     reasoning-gym ``score_answer(extract_answer(completion), entry)`` (a float per item)
     against ``Scorer.score`` (a full :class:`RewardBreakdown`: total, correctness, format term,
     correct, format_ok, digits matched, parsed value, reason), ``Scorer.score_group`` (the same
-    breakdowns, one call per GRPO group) and ``Scorer.score_columns`` (the same fields in
-    columns, no per-item object). Both sides read the *same answer texts* for the same kinds
+    breakdowns, one call per GRPO group of 4) and ``Scorer.score_columns`` (the same fields
+    in columns, no per-item object, one call per batch of 50 groups: the research log's
+    50 problems x 4 samples). Both sides read the *same answer texts* for the same kinds
     of answer (exact, one digit wrong, thousands separators, wrong length, negative, hedged,
     prose, non-ASCII digits), each wrapped in its library's answer format:
     ``<answer>...</answer>`` for reasoning-gym, ``The answer is ....`` for mult_env.
@@ -66,16 +67,17 @@ __all__ = ["COMPLETION_MIX", "Row", "main", "render_table", "run"]
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "throughput.json"
 
 COMPLETION_MIX: dict[str, float] = {
-    "exact": 0.50,
-    "one digit wrong": 0.25,
+    "exact": 0.40,
     "thousands separators": 0.05,
+    "one digit wrong": 0.30,
     "wrong length": 0.05,
-    "negative": 0.04,
-    "hedged": 0.04,
-    "prose": 0.04,
-    "non-ASCII digits": 0.03,
+    "negative": 0.05,
+    "hedged": 0.05,
+    "prose": 0.05,
+    "non-ASCII digits": 0.05,
 }
-"""Kinds of answer text and their shares: mostly well-formed, as from a policy mid-training."""
+"""Kinds of answer text and their shares, shaped after the research log's training runs
+(accuracy 33-49%, format 73-100%): 45% correct (exact or with separators), 80% well-formed."""
 
 _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
@@ -224,7 +226,8 @@ def run(
     problems: int = 20_000,
     completions: int = 20_000,
     episodes: int = 10_000,
-    group_size: int = 8,
+    group_size: int = 4,
+    batch_groups: int = 50,
     seed: int = 42,
     log: Callable[[str], None] | None = None,
 ) -> list[Row]:
@@ -236,7 +239,7 @@ def run(
         raise SystemExit(
             "benchmarks/throughput.py needs reasoning-gym: pip install -e '.[bench]'"
         ) from e
-    if min(rounds, problems, completions, episodes, group_size) < 1:
+    if min(rounds, problems, completions, episodes, group_size, batch_groups) < 1:
         raise ValueError("rounds, sizes and group size must be positive")
     completions -= completions % group_size
     if completions == 0:
@@ -296,6 +299,13 @@ def run(
                 method(our_texts[g * group_size : (g + 1) * group_size], problem)
 
         return go
+
+    batch = batch_groups * group_size
+
+    def ours_batches() -> None:
+        score_columns = scorer.score_columns
+        for start in range(0, completions, batch):
+            score_columns(our_texts[start : start + batch], item_problems[start : start + batch])
 
     def peer_reset_step() -> None:
         score_answer = dataset.score_answer
@@ -376,14 +386,14 @@ def run(
         (
             Row(
                 "score_columns",
-                f"parse + score, groups of {group_size}, columns",
+                f"parse + score, batches of {batch_groups} groups of {group_size}, columns",
                 "`Scorer.score_columns`",
                 peer_ps,
                 completions,
                 3.0,
             ),
             peer_score,
-            ours_group(scorer.score_columns),
+            ours_batches,
         ),
         (
             Row(
@@ -528,8 +538,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--group-size",
         type=int,
-        default=8,
-        help="completions per problem for the group paths (default 8)",
+        default=4,
+        help="completions per problem, as GRPO groups (default 4, the research log's)",
+    )
+    parser.add_argument(
+        "--batch-groups",
+        type=int,
+        default=50,
+        help="groups per batch for the columns path (default 50, the research log's)",
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of both datasets (default 42)")
     parser.add_argument(
@@ -556,6 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         completions=args.completions,
         episodes=args.episodes,
         group_size=args.group_size,
+        batch_groups=args.batch_groups,
         seed=args.seed,
         log=None if args.quiet else (lambda msg: print(msg, file=sys.stderr)),
     )
@@ -581,6 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "completions": args.completions - args.completions % args.group_size,
             "episodes": args.episodes,
             "group_size": args.group_size,
+            "batch_groups": args.batch_groups,
             "seed": args.seed,
             "clock": args.clock,
             "completion_mix": COMPLETION_MIX,

@@ -489,7 +489,9 @@ class Scorer:
             if type(completion) is not str:
                 append(self._score_row(completion, answer))  # raises the TypeError for non-str
                 continue
-            if answer is not last_answer:
+            if answer is not last_answer and (
+                answer != last_answer or type(answer) is not type(last_answer)
+            ):  # a new answer (equal products of different problems are new int objects)
                 last_answer = answer
                 want, n, exact_texts, exact_row = _answer_facts(answer)
             text = prefix + completion if prefix else completion
