@@ -77,6 +77,8 @@ def _integers_via_raw_ok() -> bool:
 
 
 _RAW_DRAW_OK = _integers_via_raw_ok()
+_PCG64 = np.random.PCG64
+_DEFAULT_LENGTH = 1 << 62
 
 
 def _draw_index(rng: np.random.Generator, n: int) -> int:
@@ -87,8 +89,10 @@ def _draw_index(rng: np.random.Generator, n: int) -> int:
     (and the same generator state afterwards) is one raw draw shifted, when the check above
     confirmed it on this NumPy.
     """
-    if n == 1 << 62 and _RAW_DRAW_OK and type(rng.bit_generator) is np.random.PCG64:
-        return int(rng.bit_generator.random_raw()) >> 2
+    if n == _DEFAULT_LENGTH and _RAW_DRAW_OK:
+        bits = rng.bit_generator
+        if type(bits) is _PCG64:
+            return int(bits.random_raw()) >> 2
     return int(rng.integers(0, n))
 
 
