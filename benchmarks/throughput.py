@@ -34,6 +34,7 @@ Run::
 
     python -m benchmarks.throughput                  # prints the table, writes the JSON
     python -m benchmarks.throughput --rounds 9 --out /tmp/throughput.json
+    python -m benchmarks.throughput --by-kind         # plus parse + score per kind
 
 Needs the ``bench`` extra (``pip install -e '.[bench]'``) for reasoning-gym.
 """
@@ -62,7 +63,15 @@ import mult_env
 from mult_env import ENV_ID, MultiplicationEnv, Problem, ProblemSet, Scorer
 from mult_env.rewards import SHAPED_MAX_PARTIAL
 
-__all__ = ["COMPLETION_MIX", "Row", "main", "render_table", "run"]
+__all__ = [
+    "COMPLETION_MIX",
+    "Row",
+    "main",
+    "render_kind_table",
+    "render_table",
+    "run",
+    "run_by_kind",
+]
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "throughput.json"
 
@@ -452,6 +461,91 @@ def run(
     return [row for row, _, _ in plan]
 
 
+def run_by_kind(
+    rounds: int = 7,
+    completions: int = 4_000,
+    group_size: int = 4,
+    batch_groups: int = 50,
+    seed: int = 42,
+) -> list[Row]:
+    """Parse + score per kind of completion: where the mixed ratio of :func:`run` comes from.
+
+    For each kind of :data:`COMPLETION_MIX` alone, reasoning-gym's per-item
+    ``score_answer(extract_answer(c), entry)`` against ``Scorer.score_columns`` on batches,
+    interleaved as in :func:`run`. No targets: the targets are about the mix.
+    """
+    import reasoning_gym
+    from reasoning_gym.utils import extract_answer
+
+    completions -= completions % group_size
+    if min(rounds, completions, group_size, batch_groups) < 1:
+        raise ValueError("rounds and sizes must be positive, completions >= group_size")
+    groups = completions // group_size
+    dataset = reasoning_gym.create_dataset(
+        "products", min_terms=2, max_terms=2, min_digits=3, max_digits=3, seed=seed, size=groups
+    )
+    our_problems = ProblemSet("medium", seed=seed).take(groups)
+    items = [our_problems[i // group_size] for i in range(completions)]
+    entries = [dataset[i // group_size] for i in range(completions)]
+    scorer = Scorer()
+    batch = batch_groups * group_size
+
+    def peer_scoring(texts: list[str]) -> Callable[[], None]:
+        def go() -> None:
+            score_answer = dataset.score_answer
+            for text, entry in zip(texts, entries, strict=True):
+                score_answer(extract_answer(text), entry)
+
+        return go
+
+    def ours_scoring(texts: list[str]) -> Callable[[], None]:
+        def go() -> None:
+            for start in range(0, completions, batch):
+                scorer.score_columns(texts[start : start + batch], items[start : start + batch])
+
+        return go
+
+    plan: list[tuple[Row, Callable[[], None], Callable[[], None]]] = []
+    for kind in COMPLETION_MIX:
+        rng = random.Random(seed)
+        ours = [ours_completion(answer_text(kind, p.answer, rng)) for p in items]
+        rng = random.Random(seed)
+        peer = [peer_completion(answer_text(kind, int(e["answer"]), rng)) for e in entries]
+
+        example = ours_completion(answer_text(kind, 248171, random.Random(seed)))
+        row = Row(
+            f"kind:{kind}", kind, f"`{example}`", "same text in `<answer>`", completions, None
+        )
+        plan.append((row, peer_scoring(peer), ours_scoring(ours)))
+    for r in range(rounds):
+        for row, peer_fn, ours_fn in plan:
+            sides = [("peer", peer_fn), ("ours", ours_fn)]
+            if r % 2:
+                sides.reverse()
+            for side, fn in sides:
+                rates = _time(fn, row.items, None)
+                samples = row.peer_per_s if side == "peer" else row.ours_per_s
+                for clock in CLOCKS:
+                    samples[clock].append(rates[clock])
+    return [row for row, _, _ in plan]
+
+
+def render_kind_table(rows: Sequence[Row], clock: str = "cpu") -> str:
+    """Markdown table of :func:`run_by_kind`: share in the mix, both medians, the ratio."""
+    lines = [
+        "| kind (share of the mix) | example (answer 248171) | `Scorer.score_columns` "
+        "| reasoning-gym | ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.label} ({COMPLETION_MIX[row.label]:.0%}) | {row.ours} "
+            f"| {_rate(row.ours_median(clock))} | {_rate(row.peer_median(clock))} "
+            f"| {row.ratio(clock):.2f}x |"
+        )
+    return "\n".join(lines)
+
+
 def _rate(x: float) -> str:
     if x >= 1e6:
         return f"{x / 1e6:.2f} M/s"
@@ -561,6 +655,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="clock of the table (both are recorded): cpu = this process's CPU time, steadier "
         "on a shared machine (default); wall = elapsed time",
     )
+    parser.add_argument(
+        "--by-kind",
+        action="store_true",
+        help="also time parse + score for each kind of completion alone (a second table)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
@@ -585,6 +684,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({args.clock} clock, medians of {args.rounds} interleaved rounds; "
         "ratio = mult_env / reasoning-gym)."
     )
+    kind_rows: list[Row] = []
+    if args.by_kind:
+        kind_rows = run_by_kind(
+            rounds=args.rounds,
+            group_size=args.group_size,
+            batch_groups=args.batch_groups,
+            seed=args.seed,
+        )
+        print("\nParse + score by kind of completion:\n")
+        print(render_kind_table(kind_rows, args.clock))
     result = {
         "benchmark": "mult_env throughput vs reasoning-gym products (3x3 digits)",
         "command": " ".join(["python -m benchmarks.throughput", *(argv or sys.argv[1:])]),
@@ -604,6 +713,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "completion_mix": COMPLETION_MIX,
         },
         "rows": [row.to_json() for row in rows],
+        "by_kind": [row.to_json() for row in kind_rows],
         "all_targets_met": met,
         "table_markdown": table,
     }

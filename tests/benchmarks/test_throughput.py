@@ -90,6 +90,19 @@ def test_completion_kinds_score_as_their_names_say(kind: str) -> None:
         assert 0.0 <= b.correctness < 0.95
 
 
+def test_by_kind_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "t.json"
+    argv = ["--rounds", "1", "--problems", "8", "--completions", "8", "--episodes", "4"]
+    assert throughput.main([*argv, "--by-kind", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert [row["label"] for row in result["by_kind"]] == list(throughput.COMPLETION_MIX)
+    assert all(row["target_ratio"] is None for row in result["by_kind"])
+    kind_table = printed.split("Parse + score by kind of completion:")[1].strip().splitlines()
+    assert len(kind_table) == 2 + len(throughput.COMPLETION_MIX)
+    assert "`The answer is 248171.`" in kind_table[2]
+
+
 def test_bad_sizes_are_rejected() -> None:
     with pytest.raises(ValueError, match="positive"):
         throughput.run(rounds=0)
