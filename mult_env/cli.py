@@ -124,6 +124,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         "style": args.style,
         "allow": args.allow,
         "skip": args.skip,
+        "difficulty": args.difficulty,
         "max_examples": args.max_examples,
         "time_limit": args.time_limit,
         "seed": args.seed,
@@ -158,6 +159,11 @@ def _add_check_options(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="PROPERTY",
         help="do not run this property (repeatable; the report records it)",
+    )
+    p.add_argument(
+        "--difficulty",
+        help="draw problems of this difficulty only, e.g. medium or 3x3 (default: any operands "
+        "of 1 to 20 digits)",
     )
     p.add_argument(
         "--max-examples",

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure
 
 from mult_env.parsers import Parser, ParseResult, get_parser
-from mult_env.problems import Problem
+from mult_env.problems import Difficulty, Problem, resolve_difficulty
 from mult_env.rewards import Scorer, get_reward
 from mult_env.testing.strategies import (
     FAMILIES,
@@ -132,6 +132,8 @@ class CheckReport:
     """Near-miss families not checked because the caller allowed them (``allow=``)."""
     notes: list[str] = field(default_factory=list)
     """Other facts about the run, e.g. checks that do not apply to this kind of reward."""
+    difficulty: str = "any"
+    """The problems drawn (``difficulty=``)."""
 
     @property
     def ok(self) -> bool:
@@ -144,7 +146,8 @@ class CheckReport:
         examples = "profile default" if self.max_examples is None else str(self.max_examples)
         lines = [
             f"check_{self.kind}({self.target}): {status}",
-            f"  style: {self.style}; examples per property: {examples}",
+            f"  style: {self.style}; problems: {self.difficulty}; examples per property: "
+            f"{examples}",
             f"  passed: {', '.join(self.passed) or '-'}",
         ]
         if self.skipped:
@@ -302,6 +305,17 @@ def _normalise(names: Iterable[str], known: Iterable[str], what: str) -> list[st
     return names
 
 
+def _problems(difficulty: Difficulty | None) -> st.SearchStrategy[Problem]:
+    return _PROBLEMS if difficulty is None else problems(difficulty=difficulty)
+
+
+def _describe(difficulty: Difficulty | None) -> str:
+    if difficulty is None:
+        return "any (operands of 1 to 20 digits)"
+    da, db = resolve_difficulty(difficulty)
+    return f"{difficulty} ({da}x{db} digits)" if isinstance(difficulty, str) else f"{da}x{db}"
+
+
 def _default_style(parser: object) -> str:
     name = getattr(parser, "name", None)
     return name if isinstance(name, str) and name in STYLES else "answer"
@@ -329,6 +343,7 @@ def check_parser(
     style: Style | str | None = None,
     allow: Iterable[str] = (),
     skip: Iterable[str] = (),
+    difficulty: Difficulty | None = None,
     max_examples: int | None = None,
     time_limit: float = 0.1,
     size: int = 1_000_000,
@@ -345,6 +360,8 @@ def check_parser(
         allow: near-miss families (:data:`~mult_env.testing.FAMILIES`) not to check, e.g.
             ``["decimal"]`` for a parser that deliberately reads ``248171.0``.
         skip: properties not to run, e.g. ``["rejects_non_str"]``.
+        difficulty: draw problems of this difficulty only (a name such as ``"medium"`` or a
+            pair of digit counts); by default any operands of 1 to 20 digits.
         max_examples: hypothesis examples per property (None: the hypothesis profile's
             default, 100 unless a profile says otherwise).
         time_limit: seconds allowed for a ``size``-character completion (smaller sizes get a
@@ -362,7 +379,9 @@ def check_parser(
     allowed = _normalise(allow, FAMILIES, "near-miss family")
     skipped = _normalise(skip, PARSER_PROPERTIES, "parser property")
     cfg = _Config(max_examples, seed)
+    probs = _problems(difficulty)
     report = CheckReport(_name(fn), "parser", sty.name, max_examples, skipped=skipped)
+    report.difficulty = _describe(difficulty)
     report.allowed = allowed
     checked = [f for f in FAMILIES if f not in allowed]
 
@@ -380,7 +399,7 @@ def check_parser(
     if "total" not in skipped:
 
         def draw_total(draw: st.DrawFn) -> tuple[Problem, str]:
-            p = draw(_PROBLEMS)
+            p = draw(probs)
             return p, _draw_any_text(draw, p, sty)
 
         prop("total", cfg.run(_composite(draw_total), lambda c: parse(c[1], c[0].answer)))
@@ -412,7 +431,7 @@ def check_parser(
                 )
 
         def draw_form(draw: st.DrawFn) -> tuple[Problem, str]:
-            p = draw(_PROBLEMS)
+            p = draw(probs)
             return p, draw_surface_form(draw, p.answer, sty)
 
         prop("accepts_true_answer", cfg.run(_composite(draw_form), accepts))
@@ -432,7 +451,7 @@ def check_parser(
     if "reads_written_value" not in skipped:
 
         def draw_written(draw: st.DrawFn) -> tuple[Problem, NearMiss]:
-            p, v = draw(_PROBLEMS), draw(_ANY_NUMBER)
+            p, v = draw(probs), draw(_ANY_NUMBER)
             return p, NearMiss("value", draw_surface_form(draw, v, sty), v)
 
         prop("reads_written_value", cfg.run(_composite(draw_written), reads_written))
@@ -454,7 +473,7 @@ def check_parser(
         for family in checked:
 
             def draw_miss(draw: st.DrawFn, family: str = family) -> tuple[Problem, NearMiss]:
-                p = draw(_PROBLEMS)
+                p = draw(probs)
                 return p, draw_near_miss(draw, p, sty, family)
 
             prop("near_misses", cfg.run(_composite(draw_miss), rejects), family)
@@ -554,6 +573,7 @@ def check_reward(
     allow: Iterable[str] = (),
     skip: Iterable[str] = (),
     bounds: tuple[float, float] | None = None,
+    difficulty: Difficulty | None = None,
     max_examples: int | None = None,
     time_limit: float = 0.1,
     size: int = 1_000_000,
@@ -582,7 +602,8 @@ def check_reward(
         allow: near-miss families (:data:`~mult_env.testing.FAMILIES`) not to check.
         skip: properties not to run, e.g. ``["monotone"]`` for a reward shaped another way.
         bounds: ``(lowest, highest)`` score (default ``(0, 1)``; Scorer ``(-format_coef, 1)``).
-        max_examples, time_limit, size, seed, raise_on_failure: as for :func:`check_parser`.
+        difficulty, max_examples, time_limit, size, seed, raise_on_failure: as for
+            :func:`check_parser`.
     """
     target = _reward_under_test(reward, parser, bounds)
     parser_for_style = reward.parser if isinstance(reward, Scorer) else parser
@@ -596,7 +617,9 @@ def check_reward(
     allowed = _normalise(allow, FAMILIES, "near-miss family")
     skipped = _normalise(skip, REWARD_PROPERTIES, "reward property")
     cfg = _Config(max_examples, seed)
+    probs = _problems(difficulty)
     report = CheckReport(target.name, "reward", sty.name, max_examples, skipped=skipped)
+    report.difficulty = _describe(difficulty)
     report.allowed = allowed
     value_fn = target.value
     if value_fn is None:
@@ -631,7 +654,7 @@ def check_reward(
         """Cases drawing a completion, or (half the time, if value-level) a parsed value."""
 
         def draw_case(draw: st.DrawFn) -> Case:
-            p = draw(_PROBLEMS)
+            p = draw(probs)
             if value_fn is not None and draw(st.booleans()):
                 return p, ("value", values(draw, p))
             return p, ("text", texts(draw, p))
@@ -738,7 +761,7 @@ def check_reward(
                 )
 
         def draw_pair(draw: st.DrawFn) -> tuple[Problem, tuple[int, int], str]:
-            p = draw(_PROBLEMS)
+            p = draw(probs)
             frame = sty.draw_form(draw, _PLACEHOLDER)
             assume(frame.count(_PLACEHOLDER) == 1)
             return p, _draw_monotone_pair(draw, p.answer), frame

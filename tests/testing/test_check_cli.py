@@ -97,8 +97,8 @@ def test_check_parser_of_a_class(user_module: str, capsys: pytest.CaptureFixture
 
 
 def test_registered_names_work(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check-reward", "binary", "--parser", "boxed", *FAST]) == 0
-    assert "style: boxed" in capsys.readouterr().out
+    assert main(["check-reward", "binary", "--parser", "boxed", *FAST, "--difficulty", "3x2"]) == 0
+    assert "style: boxed; problems: 3x2 (3x2 digits)" in capsys.readouterr().out
     assert main(["check-parser", "last_number", *FAST, "--skip", "near_misses"]) == 0
 
 
@@ -112,6 +112,7 @@ def test_registered_names_work(capsys: pytest.CaptureFixture[str]) -> None:
         (["check-reward", "binary", "--allow", "decimals"], "unknown near-miss family"),
         (["check-parser", "answer", "--skip", "monotone"], "unknown parser property"),
         (["check-parser", "answer", "--style", "latex"], "unknown style"),
+        (["check-parser", "answer", "--difficulty", "huge"], "unknown difficulty 'huge'"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(
