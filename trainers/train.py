@@ -46,6 +46,7 @@ from mult_env.metrics import batch_metrics
 from mult_env.prompts import PromptStyle, build_messages
 from trainers.backend import Backend, PromptSpec, Sample
 from trainers.config import ConfigError, TrainConfig, parse_args, usage
+from trainers.interrupt import stop_requested
 
 __all__ = [
     "BackendError",
@@ -398,6 +399,17 @@ def _progress(config: TrainConfig, start: int) -> Any:
     return tqdm(total=config.n_batches, initial=start, desc="RL", unit="batch", dynamic_ncols=True)
 
 
+def write_report_safely(run_dir: Path) -> None:
+    """``report.md`` and plots; without matplotlib, the tables alone."""
+    from trainers.report import write_report
+
+    try:
+        write_report(run_dir)
+    except ImportError as exc:
+        print(f"plots skipped ({exc}); writing the tables only", file=sys.stderr)
+        write_report(run_dir, plots=False)
+
+
 def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     """Train according to ``config``; returns a summary (run_dir, evaluations, timings).
 
@@ -484,6 +496,23 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
             )
             row["time/save"] = time.perf_counter() - t
         wandb.log(row, step=batch)
+        if stop_requested() and done < config.n_batches:
+            if not save:
+                state_path = backend.save_state(f"{done:06d}")
+                _append_jsonl(
+                    ckpt_path,
+                    {
+                        "name": f"{done:06d}",
+                        "batch": done,
+                        "state_path": state_path,
+                        "time": time.time(),
+                    },
+                )
+            if bar is not None:
+                bar.close()
+            write_report_safely(run_dir)
+            wandb.finish()
+            raise KeyboardInterrupt
         if bar is not None:
             bar.update(1)
             bar.set_postfix(
@@ -516,12 +545,7 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         "setup_s": t_ready - t_start,
         "total_s": time.perf_counter() - t_start,
     }
-    try:
-        from trainers.report import write_report
-
-        write_report(run_dir)
-    except ImportError as exc:  # matplotlib missing: the tables are still worth having
-        print(f"report skipped: {exc}", file=sys.stderr)
+    write_report_safely(run_dir)
     wandb.log(
         {
             "test/base/correct": eval_base["accuracy"],
@@ -545,15 +569,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see trainers.local_backend
+    from trainers.interrupt import DeferredInterrupt
+
     try:
-        summary = run(config)
+        with DeferredInterrupt():
+            summary = run(config)
     except (RunDirError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(
             "\ninterrupted; continue with behavior_if_log_dir_exists=resume "
-            "(and the same log_path)",
+            f"log_path={config.log_path or '<the run directory>'}",
             file=sys.stderr,
         )
         return 130
