@@ -624,6 +624,11 @@ def check_reward(
     value_fn = target.value
     if value_fn is None:
         report.notes.append("value-level checks not run: the reward reads completions itself")
+    if isinstance(reward, Scorer) and reward.assistant_prefix:
+        report.notes.append(
+            f"the scorer prepends {reward.assistant_prefix!r}: completions are its continuation, "
+            "so pass a style= whose forms continue it"
+        )
     checked = [f for f in FAMILIES if f not in allowed]
 
     def prop(name: str, message: str | None, family: str | None = None) -> None:

@@ -62,9 +62,11 @@ def problems(
 ) -> st.SearchStrategy[Problem]:
     """Problems whose operands have between ``min_digits`` and ``max_digits`` digits each.
 
-    With ``difficulty`` (a name such as ``"medium"`` or a pair of digit counts) the digit counts
-    are exactly that difficulty's. Operands have exact digit counts as in
-    :class:`~mult_env.problems.ProblemSet` (a 1-digit operand is 1..9), so answers are positive.
+    With ``difficulty`` (a name such as ``"medium"`` or a pair of digit counts) the operands
+    have exactly that difficulty's digit counts, as in :class:`~mult_env.problems.ProblemSet`.
+    Operands are at least 1, so answers are positive. Checks draw from the full range because
+    a reward tuned on 6-digit answers can break on 1-digit or 40-digit ones (an empty
+    truncation, a leading-digit rule that runs off the end); minimal examples shrink to 1 * 1.
     """
     if difficulty is not None:
         da, db = resolve_difficulty(difficulty)
