@@ -275,6 +275,7 @@ _COLUMN_SETTERS = tuple(
 )
 
 
+_UNSET = object()
 _EMPTY_ROW: _Row = (0.0, 0.0, 0.0, False, False, 0, 0, None, "")
 
 
@@ -338,15 +339,14 @@ class Scorer:
 
     def score_group(self, completions: Sequence[str], problem: Problem) -> list[RewardBreakdown]:
         """Score many completions of one problem (a GRPO group)."""
-        return [_breakdown(row) for row in self._score_rows(completions, repeat(problem.answer))]
+        return [_breakdown(row) for row in self._score_rows(completions, repeat(problem))]
 
     def score_many(
         self, completions: Sequence[str], problems: Sequence[Problem]
     ) -> list[RewardBreakdown]:
         """Score ``completions[i]`` against ``problems[i]``."""
         self._check_pairs(completions, problems)
-        answers = [p.answer for p in problems]
-        return [_breakdown(row) for row in self._score_rows(completions, answers)]
+        return [_breakdown(row) for row in self._score_rows(completions, problems)]
 
     def score_columns(
         self, completions: Sequence[str], problems: Problem | Sequence[Problem]
@@ -359,11 +359,11 @@ class Scorer:
         the columns, e.g. ``total`` for advantages and ``correct`` for accuracy).
         """
         if isinstance(problems, Problem):
-            answers: Iterable[int] = repeat(problems.answer)
+            items: Iterable[Problem] = repeat(problems)
         else:
             self._check_pairs(completions, problems)
-            answers = [p.answer for p in problems]
-        rows = self._score_rows(completions, answers)
+            items = problems
+        rows = self._score_rows(completions, items)
         columns = _new_object(ScoreColumns)
         for setter, column in zip(
             _COLUMN_SETTERS, zip(*rows, strict=True) if rows else ((),) * 9, strict=True
@@ -453,8 +453,8 @@ class Scorer:
             reason,
         )
 
-    def _score_rows(self, completions: Iterable[str], answers: Iterable[int]) -> list[_Row]:
-        """:meth:`_score_row` of each ``(completion, answer)`` pair, with a fast path.
+    def _score_rows(self, completions: Iterable[str], problems: Iterable[Problem]) -> list[_Row]:
+        """:meth:`_score_row` of each completion against its problem's answer, with a fast path.
 
         With the built-in ``answer`` parser and the built-in ``shaped`` or ``binary`` reward
         (the defaults) the reward is computed inline instead of through the generic calls:
@@ -474,7 +474,9 @@ class Scorer:
         give identical rows; ``tests/test_fast_paths.py`` asserts it.
         """
         if not self._fast():
-            return [self._score_row(c, a) for c, a in zip(completions, answers, strict=False)]
+            return [
+                self._score_row(c, p.answer) for c, p in zip(completions, problems, strict=False)
+            ]
         shaped = self.reward is shaped_reward
         parser = self.parser
         prefix = self.assistant_prefix
@@ -485,15 +487,19 @@ class Scorer:
         last_answer: int | None = None
         exact_texts: tuple[str, ...] = ()
         want, n, exact_row = "", 0, _EMPTY_ROW
-        for completion, answer in zip(completions, answers, strict=False):
+        last_problem: object = _UNSET  # not None: a None problem must fail like score() does
+        answer = 0
+        for completion, problem in zip(completions, problems, strict=False):
+            if problem is not last_problem:  # a GRPO batch repeats each Problem object
+                last_problem, answer = problem, problem.answer
+                if answer is not last_answer and (
+                    answer != last_answer or type(answer) is not type(last_answer)
+                ):  # a new answer (equal products of different problems are new int objects)
+                    last_answer = answer
+                    want, n, exact_texts, exact_row = _answer_facts(answer)
             if type(completion) is not str:
                 append(self._score_row(completion, answer))  # raises the TypeError for non-str
                 continue
-            if answer is not last_answer and (
-                answer != last_answer or type(answer) is not type(last_answer)
-            ):  # a new answer (equal products of different problems are new int objects)
-                last_answer = answer
-                want, n, exact_texts, exact_row = _answer_facts(answer)
             text = prefix + completion if prefix else completion
             got = text.strip()
             if got in exact_texts:

@@ -388,3 +388,22 @@ def test_prompt_template_follows_a_replaced_instruction(monkeypatch: pytest.Monk
     assert "Compute 293 times 847, {exactly}." in text
     monkeypatch.setattr(prompts, "INSTRUCTION", "What is {a:>5} * {b!r}?")
     same(template.render(problem)[0], render_text(problem, PromptStyle()))
+
+
+def test_batch_paths_fail_on_a_missing_problem_like_score() -> None:
+    scorer = Scorer()
+    with pytest.raises(AttributeError):
+        scorer.score("1", None)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        scorer.score_many(["1"], [None])  # type: ignore[list-item]
+    with pytest.raises(AttributeError):
+        scorer.score_columns(["1", "2"], [Problem(1, 1), None])  # type: ignore[list-item]
+
+
+def test_equal_answers_of_distinct_problems_score_alike() -> None:
+    scorer = Scorer()
+    problems = [Problem(12, 15), Problem(15, 12), Problem(10, 18), Problem(12, 15)]
+    completions = ["The answer is 180.", "180", "The answer is 181.", "18"]
+    want = [ref_score(scorer, c, p) for c, p in zip(completions, problems, strict=True)]
+    same(scorer.score_columns(completions, problems).rows(), want)
+    same(scorer.score_many(completions, problems), want)
