@@ -47,7 +47,7 @@ class TrainConfig:
     local path (local backend) or a Tinker base model (``Qwen/Qwen3-4B-Instruct-2507``)."""
     backend: BackendName = "local"
     """Where the model runs: ``local`` (PyTorch, this machine) or ``tinker`` (hosted API)."""
-    n_batches: int = 60
+    n_batches: int = 30
     """Number of RL batches (= optimizer steps, unless a batch has no learning signal)."""
     batch_size: int = 8
     """Problems per batch; each is one group of ``group_size`` samples."""
@@ -81,7 +81,7 @@ class TrainConfig:
     """Text pre-filled at the start of the assistant turn; the parser sees prefix + completion."""
     system_prompt: str = ""
     """Optional system message (empty: none, so the model's chat template default applies)."""
-    eval_every: int = 20
+    eval_every: int = 0
     """Held-out greedy evaluation every this many batches (0: only before and after training)."""
     eval_n: int = 100
     """Held-out test-split problems per evaluation (the same problems every time)."""
@@ -103,6 +103,11 @@ class TrainConfig:
     """Local backend device (``cpu``, ``cuda``, ...); empty picks CUDA when available."""
     base_url: str | None = None
     """Tinker service URL (tinker backend; default: the SDK's)."""
+    time_limit_min: float = 9.0
+    """Wall-clock budget for the whole run in minutes (0: none). Training stops early, with a
+    checkpoint, the final evaluation and the report, when the next batch plus the final
+    evaluation would not fit; the report says so. Keeps the main job inside 10 minutes on a
+    slow or busy machine."""
     progress: bool = True
     """Show a live progress bar (batch, accuracy, reward) on stderr."""
 
@@ -121,6 +126,8 @@ class TrainConfig:
             raise ConfigError(f"lora_alpha must be > 0, got {self.lora_alpha}")
         if not self.kl_penalty_coef >= 0:
             raise ConfigError(f"kl_penalty_coef must be >= 0, got {self.kl_penalty_coef}")
+        if not self.time_limit_min >= 0:
+            raise ConfigError(f"time_limit_min must be >= 0, got {self.time_limit_min}")
         if not self.temperature >= 0:
             raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
         if not 0.0 <= self.format_coef <= 1.0:

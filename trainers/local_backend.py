@@ -126,6 +126,20 @@ class _Batch:
     completions: list[list[int]]
 
 
+_MIN_SHARED_PREFIX = 8
+"""Shortest common prompt prefix worth a separate forward pass."""
+
+
+def _common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the longest common prefix, leaving every sequence at least one own token."""
+    limit = min(len(s) for s in seqs) - 1
+    first = seqs[0]
+    n = 0
+    while n < limit and all(s[n] == first[n] for s in seqs):
+        n += 1
+    return max(n, 0)
+
+
 def _left_pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
@@ -235,12 +249,43 @@ class LocalBackend:
 
     # ------------------------------------------------------------------ forward passes
     def _prefill(self, prompts: Sequence[Sequence[int]]) -> tuple[torch.Tensor, Any, torch.Tensor]:
-        """Run the prompts; returns last-position logits ``[P, V]``, KV cache and mask."""
-        ids, mask = _left_pad(prompts, self.pad_id)
-        ids, mask = ids.to(self.device), mask.to(self.device)
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        """Run the prompts; returns last-position logits ``[P, V]``, KV cache and mask.
+
+        The prompts' longest common prefix (system prompt, few-shot turns, the start of the
+        question) is run once and its cache shared; only the differing suffixes are run per
+        prompt, left-padded *after* the prefix (padding is masked out and skipped by the
+        position ids, so the result equals running each prompt alone).
+        """
+        common = _common_prefix_len(prompts)
+        if len(prompts) < 2 or common < _MIN_SHARED_PREFIX:
+            ids, mask = _left_pad(prompts, self.pad_id)
+            ids, mask = ids.to(self.device), mask.to(self.device)
+            pos = (mask.cumsum(-1) - 1).clamp(min=0)
+            out = self.model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=pos,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            return out.logits[:, -1, :].float(), _out_cache(out), mask
+        prefix = torch.tensor([list(prompts[0][:common])], dtype=torch.long, device=self.device)
+        head = self.model(input_ids=prefix, use_cache=True, logits_to_keep=1)
+        cache = _out_cache(head)
+        cache.batch_select_indices(torch.zeros(len(prompts), dtype=torch.long, device=self.device))
+        ids, smask = _left_pad([p[common:] for p in prompts], self.pad_id)
+        ids, smask = ids.to(self.device), smask.to(self.device)
+        mask = torch.cat(
+            [torch.ones(len(prompts), common, dtype=smask.dtype, device=self.device), smask], 1
+        )
+        pos = common + (smask.cumsum(-1) - 1).clamp(min=0)
         out = self.model(
-            input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=pos,
+            use_cache=True,
+            logits_to_keep=1,
+            **{self._cache_kw: cache},
         )
         return out.logits[:, -1, :].float(), _out_cache(out), mask
 

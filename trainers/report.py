@@ -52,6 +52,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         "metrics": rows,
         "eval_base": _json("eval_base.json"),
         "eval_final": _json("eval_final.json"),
+        "summary": _json("summary.json"),
     }
 
 
@@ -184,13 +185,17 @@ def render_report(run: dict[str, Any], plots: Sequence[str] = ()) -> str:
             f"**{viability(base['accuracy'])}**.",
             "",
         ]
+    done = run.get("summary")
+    if done and done.get("stopped_early"):
+        lines += [f"**Stopped early** ({done['stopped_early']}).", ""]
     if "time_per_batch" in s:
         split = ", ".join(f"{k.split('/')[1]} {v:.2f} s" for k, v in s["time_split"].items())
         lines += [
             "## Timing",
             "",
             f"{s['time_per_batch']:.2f} s per batch ({split}); trainer overhead outside "
-            f"backend calls {100 * s['overhead_share']:.1f}% of batch time.",
+            f"backend calls {100 * s['overhead_share']:.1f}% of batch time."
+            + (f" Whole run: {done['total_s']:.0f} s." if done and "total_s" in done else ""),
             "",
         ]
     for plot in plots:

@@ -67,6 +67,7 @@ CONFIG_FILE = "config.json"
 EVAL_BASE_FILE = "eval_base.json"
 EVAL_FINAL_FILE = "eval_final.json"
 DONE_FILE = "DONE"
+SUMMARY_FILE = "summary.json"
 
 # Config fields that may differ when resuming (they do not change what was trained so far).
 _RESUMABLE_CHANGES = {
@@ -80,6 +81,7 @@ _RESUMABLE_CHANGES = {
     "save_every",
     "device",
     "base_url",
+    "time_limit_min",
 }
 
 
@@ -354,6 +356,13 @@ def _check_resumable(path: Path, config: TrainConfig) -> None:
         raise RunDirError(f"cannot resume {path} with a different config ({detail})")
 
 
+def _checkpoint(backend: Backend, ckpt_path: Path, done: int) -> None:
+    """Save a resumable state after ``done`` batches and record it in checkpoints.jsonl."""
+    state_path = backend.save_state(f"{done:06d}")
+    row = {"name": f"{done:06d}", "batch": done, "state_path": state_path, "time": time.time()}
+    _append_jsonl(ckpt_path, row)
+
+
 # ---------------------------------------------------------------------------- the run
 class _Wandb:
     """W&B logging when a project is named and ``wandb`` is importable; a no-op otherwise."""
@@ -468,7 +477,20 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     bar = _progress(config, start)
     if bar is not None:
         bar.set_postfix(base_acc=f"{eval_base['accuracy']:.0%}")
+    stopped_early = ""
+    batch_times: list[float] = []
     for batch in range(start, config.n_batches):
+        if config.time_limit_min and batch_times:
+            elapsed = time.perf_counter() - t_start
+            needed = max(batch_times[-5:]) + float(eval_base.get("time_s", 0.0)) + 10.0
+            if elapsed + needed > 60 * config.time_limit_min:
+                stopped_early = (
+                    f"time limit: stopped after {batch} of {config.n_batches} batches to finish "
+                    f"within time_limit_min={config.time_limit_min}"
+                )
+                if not (config.save_every and batch % config.save_every == 0):
+                    _checkpoint(backend, ckpt_path, batch)
+                break
         t_batch = time.perf_counter()
         problems = train_set.take(config.batch_size, start=batch * config.batch_size)
         metrics = train_batch(backend, problems, config, scorer)
@@ -481,33 +503,16 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
             row["time/eval"] = ev["time_s"]
         save = done == config.n_batches or (config.save_every and done % config.save_every == 0)
         row["time/total"] = time.perf_counter() - t_batch
+        batch_times.append(row["time/total"])
         _append_jsonl(metrics_path, row)
         if save:
             t = time.perf_counter()
-            state_path = backend.save_state(f"{done:06d}")
-            _append_jsonl(
-                ckpt_path,
-                {
-                    "name": f"{done:06d}",
-                    "batch": done,
-                    "state_path": state_path,
-                    "time": time.time(),
-                },
-            )
+            _checkpoint(backend, ckpt_path, done)
             row["time/save"] = time.perf_counter() - t
         wandb.log(row, step=batch)
         if stop_requested() and done < config.n_batches:
             if not save:
-                state_path = backend.save_state(f"{done:06d}")
-                _append_jsonl(
-                    ckpt_path,
-                    {
-                        "name": f"{done:06d}",
-                        "batch": done,
-                        "state_path": state_path,
-                        "time": time.time(),
-                    },
-                )
+                _checkpoint(backend, ckpt_path, done)
             if bar is not None:
                 bar.close()
             write_report_safely(run_dir)
@@ -521,6 +526,8 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     if bar is not None:
         bar.close()
 
+    if stopped_early:
+        print(stopped_early, file=sys.stderr)
     final_file = run_dir / EVAL_FINAL_FILE
     if final_file.exists() and start >= config.n_batches:
         eval_final = json.loads(final_file.read_text())
@@ -543,8 +550,12 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         "eval_final": eval_final,
         "improvement": eval_final["accuracy"] - eval_base["accuracy"],
         "setup_s": t_ready - t_start,
+        "batches_trained": len(_read_jsonl(metrics_path)),
+        "stopped_early": stopped_early,
+        "load_average": os.getloadavg(),
         "total_s": time.perf_counter() - t_start,
     }
+    _write_json(run_dir / SUMMARY_FILE, summary)
     write_report_safely(run_dir)
     wandb.log(
         {

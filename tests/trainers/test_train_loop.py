@@ -296,3 +296,16 @@ def test_resume_after_killing_the_process(tmp_path: Path) -> None:
     steps = [r["step"] for r in _jsonl(metrics)]
     assert steps == list(range(30))
     assert (run_dir / "DONE").exists() and (run_dir / "report.md").exists()
+
+
+def test_time_limit_stops_training_early_but_finishes_the_run(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    summary = train.run(
+        parse_args(_args(n_batches=50, eval_every=0, time_limit_min=1e-4, log_path=run_dir))
+    )
+    rows = _jsonl(run_dir / "metrics.jsonl")
+    assert len(rows) == 1 and summary["batches_trained"] == 1  # the first batch always runs
+    assert "time limit" in summary["stopped_early"]
+    assert [c["batch"] for c in _jsonl(run_dir / "checkpoints.jsonl") if "state_path" in c] == [1]
+    assert (run_dir / "eval_final.json").exists() and (run_dir / "DONE").exists()
+    assert "Stopped early" in (run_dir / "report.md").read_text()
