@@ -27,7 +27,7 @@ from mult_env.parsers import (
 from mult_env.testing import FAMILIES, check_parser
 from mult_env.testing.strategies import adversarial_texts
 
-EXAMPLES = 25  # per property; the slow suite runs many more (tests/testing/test_checks.py)
+EXAMPLES = 15  # per property; the slow suite runs many more (tests/testing/test_checks.py)
 STRICT = ["answer", "boxed", "think_answer", "think_boxed"]
 answer_parser = AnswerParser()
 

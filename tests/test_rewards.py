@@ -24,7 +24,7 @@ from mult_env.rewards import (
 )
 from mult_env.testing import FAMILIES, check_reward
 
-EXAMPLES = 25  # per property; the slow suite runs many more (tests/testing/test_checks.py)
+EXAMPLES = 15  # per property; the slow suite runs many more (tests/testing/test_checks.py)
 P = Problem(847, 293)  # the log's few-shot example: 248171
 ANSWER = 248171
 
