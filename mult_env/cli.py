@@ -140,7 +140,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if report.ok else 1
 
 
-def _add_check_options(p: argparse.ArgumentParser) -> None:
+def _add_check_options(p: argparse.ArgumentParser, properties: Sequence[str]) -> None:
     p.add_argument(
         "--style",
         help="answer style of accepted forms and near misses: answer, boxed, think_answer or "
@@ -158,7 +158,8 @@ def _add_check_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PROPERTY",
-        help="do not run this property (repeatable; the report records it)",
+        help="do not run this property (repeatable; the report records it): "
+        + ", ".join(properties),
     )
     p.add_argument(
         "--difficulty",
@@ -179,6 +180,8 @@ def _add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_non_negative, help="make the search reproducible")
 
 
+# mult_env.testing's FAMILIES and properties, spelled out so that building the CLI does not
+# import hypothesis (tests/testing/test_check_cli.py keeps them in sync).
 _FAMILIES = (
     "wrong_digit",
     "close_value",
@@ -193,7 +196,23 @@ _FAMILIES = (
     "decimal",
     "invalid_separators",
 )
-"""mult_env.testing.FAMILIES, spelled out so building the CLI does not import hypothesis."""
+_REWARD_PROPERTIES = (
+    "total",
+    "bounded",
+    "true_answer_max",
+    "only_true_answer_max",
+    "near_misses",
+    "monotone",
+    "linear_time",
+)
+_PARSER_PROPERTIES = (
+    "total",
+    "rejects_non_str",
+    "accepts_true_answer",
+    "reads_written_value",
+    "near_misses",
+    "linear_time",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="registered parser name, module:function, or 'none' if the reward reads the "
         "completion itself (default: answer)",
     )
-    _add_check_options(c)
+    _add_check_options(c, _REWARD_PROPERTIES)
 
     k = sub.add_parser(
         "check-parser",
@@ -282,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: mult-env check-parser my_parsers:strict_answer --style answer",
     )
     k.add_argument("target", help="module:function or a registered parser name")
-    _add_check_options(k)
+    _add_check_options(k, _PARSER_PROPERTIES)
     return parser
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from mult_env import cli
 from mult_env.cli import main
-from mult_env.testing import FAMILIES
+from mult_env.testing import FAMILIES, PARSER_PROPERTIES, REWARD_PROPERTIES
 
 FAST = ["--max-examples", "10", "--seed", "0", "--skip", "linear_time"]
 
@@ -130,9 +130,17 @@ def test_not_callable_target(user_module: str, capsys: pytest.CaptureFixture[str
     assert "is not callable (it is a int)" in capsys.readouterr().err
 
 
-def test_help_lists_every_family() -> None:
-    """The CLI spells the families out (so that building it needs no hypothesis): keep in sync."""
+def test_help_lists_every_family_and_property() -> None:
+    """The CLI spells these out (so that building it needs no hypothesis): keep them in sync."""
     assert tuple(FAMILIES) == cli._FAMILIES
+    assert tuple(REWARD_PROPERTIES) == cli._REWARD_PROPERTIES
+    assert tuple(PARSER_PROPERTIES) == cli._PARSER_PROPERTIES
+
+
+def test_importing_mult_env_testing_does_not_import_pytest() -> None:
+    code = "import sys, mult_env.testing; print('pytest' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_building_the_cli_does_not_import_hypothesis() -> None:
