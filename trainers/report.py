@@ -186,6 +186,7 @@ def render_report(run: dict[str, Any], plots: Sequence[str] = ()) -> str:
             "",
         ]
     done = run.get("summary")
+    overhead = (done or {}).get("overhead_share", s.get("overhead_share", 0.0))
     if done and done.get("stopped_early"):
         lines += [f"**Stopped early** ({done['stopped_early']}).", ""]
     if "time_per_batch" in s:
@@ -194,7 +195,7 @@ def render_report(run: dict[str, Any], plots: Sequence[str] = ()) -> str:
             "## Timing",
             "",
             f"{s['time_per_batch']:.2f} s per batch ({split}); trainer overhead outside "
-            f"backend calls {100 * s['overhead_share']:.1f}% of batch time."
+            f"backend calls {100 * overhead:.2f}% of the training loop's wall time."
             + (f" Whole run: {done['total_s']:.0f} s." if done and "total_s" in done else ""),
             "",
         ]

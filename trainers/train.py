@@ -479,6 +479,10 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         bar.set_postfix(base_acc=f"{eval_base['accuracy']:.0%}")
     stopped_early = ""
     batch_times: list[float] = []
+    # Backend time (sampling, reference, update, evaluation, saving) vs the loop's wall time:
+    # the difference is the trainer's own overhead (scoring, advantages, logging, bookkeeping).
+    backend_s = 0.0
+    loop_t0 = time.perf_counter()
     for batch in range(start, config.n_batches):
         if config.time_limit_min and batch_times:
             elapsed = time.perf_counter() - t_start
@@ -509,6 +513,10 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
             t = time.perf_counter()
             _checkpoint(backend, ckpt_path, done)
             row["time/save"] = time.perf_counter() - t
+        backend_s += sum(
+            float(row.get(k, 0.0))
+            for k in ("time/sample", "time/ref", "time/train", "time/eval", "time/save")
+        )
         wandb.log(row, step=batch)
         if stop_requested() and done < config.n_batches:
             if not save:
@@ -526,6 +534,7 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     if bar is not None:
         bar.close()
 
+    loop_s = time.perf_counter() - loop_t0
     if stopped_early:
         print(stopped_early, file=sys.stderr)
     final_file = run_dir / EVAL_FINAL_FILE
@@ -553,6 +562,8 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         "batches_trained": len(_read_jsonl(metrics_path)),
         "stopped_early": stopped_early,
         "load_average": os.getloadavg(),
+        "train_loop_s": loop_s,
+        "overhead_share": max(0.0, 1.0 - backend_s / loop_s) if loop_s > 0 else 0.0,
         "total_s": time.perf_counter() - t_start,
     }
     _write_json(run_dir / SUMMARY_FILE, summary)
