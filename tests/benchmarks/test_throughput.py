@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("reasoning_gym")
+pytestmark = pytest.mark.slow  # each run calibrates timers for seconds; CI runs it
 
 from benchmarks import throughput
 from mult_env import Problem, Scorer
