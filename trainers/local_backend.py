@@ -497,7 +497,9 @@ class LocalBackend:
         """Restore adapter, optimizer and RNG states written by :meth:`save_state`."""
         from peft import set_peft_model_state_dict
 
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        # Load on the CPU: RNG states must stay CPU byte tensors; the adapter and the optimizer
+        # state are copied/cast to the parameters' device by their load_state_dict.
+        state = torch.load(path, map_location="cpu", weights_only=False)
         set_peft_model_state_dict(self.model, state["adapter"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])

@@ -52,7 +52,7 @@ def backend(tmp_path: Path) -> LocalBackend:
 
 def _full_forward_logprobs(backend: LocalBackend, sample: Sample) -> list[float]:
     """Reference: one unpadded, uncached forward over prompt + completion."""
-    ids = torch.tensor([sample.prompt_tokens + sample.tokens])
+    ids = torch.tensor([sample.prompt_tokens + sample.tokens], device=backend.device)
     with torch.no_grad():
         logits = backend.model(input_ids=ids).logits[0].float()
     logp = torch.log_softmax(logits, dim=-1)
@@ -90,7 +90,7 @@ def test_greedy_sampling_is_the_argmax_and_deterministic(backend: LocalBackend) 
     b = backend.sample(PROMPTS, 1, max_tokens=6, temperature=0.0)
     for ga, gb in zip(a, b, strict=True):
         assert ga[0].tokens == ga[1].tokens == gb[0].tokens
-        ids = torch.tensor([ga[0].prompt_tokens])
+        ids = torch.tensor([ga[0].prompt_tokens], device=backend.device)
         with torch.no_grad():
             first = backend.model(input_ids=ids).logits[0, -1].argmax().item()
         assert ga[0].tokens[0] == first
