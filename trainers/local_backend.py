@@ -477,7 +477,9 @@ class LocalBackend:
         from peft import get_peft_model_state_dict
 
         return {
-            "adapter": get_peft_model_state_dict(self.model),
+            # embeddings are never adapted here; "auto" would look for the base model's config
+            # file to check the vocabulary and warn for GGUF-loaded models, which have none
+            "adapter": get_peft_model_state_dict(self.model, save_embedding_layers=False),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
@@ -509,7 +511,7 @@ class LocalBackend:
     def save_final(self, name: str) -> str:
         """The trained LoRA adapter in peft's format (``checkpoint_dir/name/``), for serving."""
         out = self.checkpoint_dir / name
-        self.model.save_pretrained(str(out))
+        self.model.save_pretrained(str(out), save_embedding_layers=False)
         return str(out)
 
 
