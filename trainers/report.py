@@ -139,6 +139,15 @@ def render_report(run: dict[str, Any], plots: Sequence[str] = ()) -> str:
             windows(acc), windows(fmt), windows(mixed), strict=True
         ):
             lines.append(f"| Batches {a}-{b} | {_pct(m)} | {_pct(f)} | {_pct(x)} |")
+        fmt_first, fmt_last = windows(fmt)[0][2], windows(fmt)[-1][2]
+        if s["min_format"][1] >= 0.95:
+            format_verdict = "stable"
+        elif fmt_last < fmt_first - 0.05:
+            format_verdict = "**degraded during training** (format drift: see troubleshooting)"
+        elif fmt_last > fmt_first + 0.05:
+            format_verdict = "improved during training"
+        else:
+            format_verdict = "no lasting drift"
         p_i, p_v = s["peak"]
         w_a, w_b, w_m = s["best_window"]
         f_i, f_v = s["min_format"]
@@ -146,8 +155,8 @@ def render_report(run: dict[str, Any], plots: Sequence[str] = ()) -> str:
             "",
             f"- **Peak accuracy:** {_pct(p_v)} at batch {p_i}",
             f"- **Best 10-batch window:** {_pct(w_m)} (batches {w_a}-{w_b})",
-            f"- **Format:** minimum {_pct(f_v)} (batch {f_i}), "
-            f"{'stable' if f_v >= 0.95 else 'degraded'}",
+            f"- **Format:** {_pct(fmt_first)} in the first window, {_pct(fmt_last)} in the "
+            f"last; minimum {_pct(f_v)} (batch {f_i}): {format_verdict}",
             f"- **Learning signal:** frac_mixed {_pct(s['frac_mixed'])}, "
             f"frac_all_good {_pct(s['frac_all_good'])}, frac_all_bad {_pct(s['frac_all_bad'])}"
             " (frac_mixed > 25-30% is a good signal; a high all-bad rate means too hard)",
