@@ -423,7 +423,8 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     """Train according to ``config``; returns a summary (run_dir, evaluations, timings).
 
     ``backend`` may be passed in (tests, notebooks); otherwise :func:`get_backend` builds it
-    after the run directory has been prepared. Safe to kill at any point: re-running with
+    *before* anything is written, so a backend that cannot start (no API key, no model file)
+    leaves no run directory behind. Safe to kill at any point: re-running with
     ``behavior_if_log_dir_exists=resume`` continues from the last checkpoint.
     """
     config.validate()
