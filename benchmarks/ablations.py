@@ -90,7 +90,7 @@ def row_for(run_dir: Path) -> dict[str, Any]:
 
 
 def _mean(rows: Sequence[dict[str, Any]], key: str) -> float:
-    return sum(r[key] for r in rows) / len(rows)
+    return float(sum(r[key] for r in rows)) / len(rows)
 
 
 def comparison_table(results: dict[str, list[dict[str, Any]]]) -> str:

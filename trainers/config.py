@@ -60,7 +60,7 @@ class TrainConfig:
     """Adam learning rate of the LoRA adapter."""
     lora_rank: int = 8
     """LoRA rank."""
-    lora_alpha: float = 32.0
+    lora_alpha: int = 32
     """LoRA alpha (local backend); fixed across ranks so the learning rate need not change."""
     kl_penalty_coef: float = 0.0
     """Per-token KL shaping against the frozen base model: ``adv += coef * (mean_kl - kl_t)``

@@ -191,7 +191,7 @@ class LocalBackend:
         learning_rate: float = 3e-4,
         seed: int = 0,
         checkpoint_dir: str | os.PathLike[str] = "checkpoints",
-        lora_alpha: float = 32.0,
+        lora_alpha: int = 32,
         device: str | None = None,
         weight_decay: float = 0.0,
     ) -> None:
@@ -531,7 +531,7 @@ def create(config: Any) -> LocalBackend:
         learning_rate=config.learning_rate,
         seed=config.seed,
         checkpoint_dir=Path(config.log_path) / "checkpoints",
-        lora_alpha=getattr(config, "lora_alpha", 32.0),
+        lora_alpha=int(getattr(config, "lora_alpha", 32)),
         device=getattr(config, "device", None) or None,
     )
     backend.timings["load"] = time.perf_counter() - t0

@@ -316,21 +316,25 @@ def resolve_run_dir(config: TrainConfig, now: datetime | None = None) -> tuple[P
     An existing directory is deleted only with ``delete``; ``raise`` refuses to touch it.
     """
     stem = config.run_name_stem()
+    found: Path | None = None
     if config.log_path:
-        path = Path(config.log_path)
+        found = Path(config.log_path)
+    elif config.behavior_if_log_dir_exists == "resume" and Path("runs").is_dir():
+        candidates = sorted(
+            (
+                p
+                for p in Path("runs").glob(f"{stem}-*")
+                if p.is_dir() and not (p / DONE_FILE).exists()
+            ),
+            key=lambda p: p.stat().st_mtime,
+        )
+        if candidates:
+            found = candidates[-1]
+    if found is not None:
+        path = found
     else:
-        root = Path("runs")
-        path = None
-        if config.behavior_if_log_dir_exists == "resume" and root.is_dir():
-            candidates = sorted(
-                (p for p in root.glob(f"{stem}-*") if p.is_dir() and not (p / DONE_FILE).exists()),
-                key=lambda p: p.stat().st_mtime,
-            )
-            if candidates:
-                path = candidates[-1]
-        if path is None:
-            stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M")
-            path = root / f"{stem}-{stamp}"
+        stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M")
+        path = Path("runs") / f"{stem}-{stamp}"
     if path.exists() and any(path.iterdir()):
         behavior = config.behavior_if_log_dir_exists
         if behavior == "raise":
@@ -338,7 +342,7 @@ def resolve_run_dir(config: TrainConfig, now: datetime | None = None) -> tuple[P
                 f"run directory {path} already exists; pass behavior_if_log_dir_exists=resume "
                 "to continue it or behavior_if_log_dir_exists=delete to start over"
             )
-        return path, behavior
+        return path, str(behavior)
     return path, "new"
 
 
