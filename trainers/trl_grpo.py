@@ -145,6 +145,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     g = p.add_argument_group("training")
     g.add_argument("--steps", type=int, default=30, help="optimizer steps")
     g.add_argument("--problems-per-step", type=int, default=8)
+    g.add_argument(
+        "--problems-per-micro-batch",
+        type=int,
+        default=1,
+        help="GRPO groups per forward/backward pass; the step accumulates gradients over "
+        "problems-per-step / this micro-batches (memory grows with it: activations of every "
+        "completion's prompt+answer tokens are kept for the backward pass)",
+    )
     g.add_argument("--num-generations", type=int, default=4, help="GRPO group size")
     g.add_argument("--max-completion-length", type=int, default=16, help="tokens")
     g.add_argument("--temperature", type=float, default=1.0)
@@ -155,6 +163,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.problems_per_step < 1 or args.num_generations < 2:
         p.error("--problems-per-step must be >= 1 and --num-generations >= 2")
+    micro = args.problems_per_micro_batch
+    if micro < 1 or args.problems_per_step % micro:
+        p.error("--problems-per-micro-batch must be >= 1 and divide --problems-per-step")
     return args
 
 
@@ -197,12 +208,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         or f"runs/trl-grpo-{model_tag}-{args.difficulty}-lr{args.lr:g}"
         f"-{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    batch = args.problems_per_step * args.num_generations
+    micro_batch = args.problems_per_micro_batch * args.num_generations  # completions
     config = GRPOConfig(
         output_dir=str(output_dir),
         max_steps=args.steps,
-        per_device_train_batch_size=batch,  # completions per step: problems x group size
-        per_device_eval_batch_size=args.num_generations * max(1, min(8, args.eval_problems)),
+        # TRL counts completions. One optimizer step = problems_per_step groups, generated
+        # together (steps_per_generation defaults to gradient_accumulation_steps) and trained
+        # in micro-batches, so memory does not grow with the step size.
+        per_device_train_batch_size=micro_batch,
+        gradient_accumulation_steps=args.problems_per_step // args.problems_per_micro_batch,
+        per_device_eval_batch_size=micro_batch,
         num_generations=args.num_generations,
         max_completion_length=args.max_completion_length,
         temperature=args.temperature,
