@@ -51,13 +51,13 @@ _NUMBER = r"(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]*|0)"
 _ANSWER_RE = re.compile(rf"(?:[Tt]he answer is:?\s+)?({_NUMBER})\.?", re.ASCII)
 _NUMBER_RE = re.compile(_NUMBER, re.ASCII)
 _DIGIT_RUN_RE = re.compile(r"[0-9](?:[0-9,]*[0-9])?", re.ASCII)
+# The answer prefix. Rejection reasons explain the text after it, an optional colon and any
+# whitespace, Unicode spaces included ("The answer is\u00a0-5" is still a negative number).
+_PREFIXES = ("The answer is", "the answer is")
 # The shape a well-formed answer almost always has ("The answer is 248171.", "248171"): a
 # special case of _ANSWER_RE (one space after the prefix, no separators) with group 1 the same
 # digits, checked first because it is cheaper; whatever it rejects goes through _ANSWER_RE.
 _CANONICAL_RE = re.compile(r"(?:[Tt]he answer is )?(0|[1-9][0-9]*)\.?", re.ASCII)
-# Only for choosing a rejection reason; compiled without re.ASCII on purpose (a Unicode space
-# after the prefix is still recognised as the prefix when explaining what went wrong).
-_PREFIX_RE = re.compile(r"^[Tt]he answer is:?\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +98,11 @@ def _answer_after_canonical(text: str) -> ParseResult:
     match = _ANSWER_RE.fullmatch(text)
     if match:
         return _parse_result(int(match.group(1).replace(",", "")), True, "ok")
-    if not text:
-        return _malformed("empty")
-    body = _PREFIX_RE.sub("", text).rstrip(".")
-    return _malformed(_why_not_a_number(body))
+    body = text
+    if body[:13] in _PREFIXES:  # the prefix, an optional colon and any (Unicode) whitespace
+        body = body[13:]
+        body = (body[1:] if body[:1] == ":" else body).lstrip()
+    return _malformed(_why_not_a_number(body.rstrip(".")))
 
 
 @runtime_checkable
@@ -144,7 +145,7 @@ def _why_not_a_number(text: str) -> str:
         return "empty"
     if "-" in text:
         return "negative or signed number"
-    if not text.isascii() and any(ch.isdigit() and not ch.isascii() for ch in text):
+    if not text.isascii() and not "".join(filter(str.isdigit, text)).isascii():
         return "non-ASCII digits"
     if "." in text.rstrip("."):
         return "not an integer"

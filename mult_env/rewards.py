@@ -279,7 +279,11 @@ _UNSET = object()
 _EMPTY_ROW: _Row = (0.0, 0.0, 0.0, False, False, 0, 0, None, "")
 
 
-def _answer_facts(answer: int) -> tuple[str, int, tuple[str, ...], _Row]:
+_AnswerFacts = tuple[str, int, tuple[str, ...], _Row]
+_TOO_LONG = AnswerParser()("0" * (MAX_ANSWER_CHARS + 1))
+
+
+def _answer_facts(answer: int) -> _AnswerFacts:
     """What the inline scoring route needs about one answer, computed once per answer.
 
     Its decimal string and length, and the exact texts: ``The answer is D.`` and ``D`` for
@@ -295,6 +299,47 @@ def _answer_facts(answer: int) -> tuple[str, int, tuple[str, ...], _Row]:
     if n + 15 <= MAX_ANSWER_CHARS:  # len("The answer is D.") = n + 15
         return want, n, (f"The answer is {want}.", want), row
     return want, n, ((want,) if n <= MAX_ANSWER_CHARS else ()), row
+
+
+def _inline_row(text: str, facts: _AnswerFacts, shaped: bool, bad_format: float) -> _Row:
+    """The row of ``text`` (assistant prefix + completion) by the inline route: the built-in
+    ``answer`` parser's steps and the ``shaped`` (else ``binary``) reward, computed directly.
+
+    * the parser's steps, minus the call: strip, then (the commonest completion) equality
+      with the exact answer written as ``The answer is D.`` or ``D``, which the parser accepts
+      with value D (see :func:`_answer_facts`); else the length limit, the canonical shape
+      ``[The answer is ]D[.]`` (``parsers._CANONICAL_RE``) whose ``D`` is the value's decimal
+      string, and only when that fails the parser's full regex and rejection reasons;
+    * correctness and leading digits are then string comparisons of the value's digits with
+      the answer's, the shaped credit is the expression of :func:`shaped_reward`, and an
+      unparsed value earns 0.0 from both rewards and 0 digits, exactly as those functions
+      return for ``None``.
+    """
+    want, n, exact_texts, exact_row = facts
+    got = text.strip()
+    if got in exact_texts:
+        return exact_row
+    canonical = _CANONICAL_RE.fullmatch(got) if len(got) <= MAX_ANSWER_CHARS else None
+    if canonical:
+        got = canonical[1]
+        value: int | None = int(got)
+        well_formed, reason = True, "ok"
+    else:
+        parsed = _answer_after_canonical(got) if len(got) <= MAX_ANSWER_CHARS else _TOO_LONG
+        value, well_formed, reason = parsed.value, parsed.well_formed, parsed.reason
+        if value is None:
+            penalty = 0.0 if well_formed else bad_format
+            return (0.0 + penalty, 0.0, penalty, False, well_formed, 0, n, None, reason)
+        got = str(value)
+    penalty = 0.0 if well_formed else bad_format
+    if got == want:
+        return (1.0 + penalty, 1.0, penalty, True, well_formed, n, n, value, reason)
+    k = 0
+    if len(got) == n:
+        while got[k] == want[k]:  # ends: same length, and got != want
+            k += 1
+    correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
+    return (correctness + penalty, correctness, penalty, False, well_formed, k, n, value, reason)
 
 
 class Scorer:
@@ -409,84 +454,33 @@ class Scorer:
         )
 
     def _score_one(self, completion: str, answer: int) -> _Row:
-        """:meth:`_score_row` of one completion, by the inline route where it applies (the
-        per-item twin of the loop in :meth:`_score_rows`; see there)."""
-        if type(completion) is not str or not self._fast():
-            return self._score_row(completion, answer)
-        want, n, exact_texts, exact_row = _answer_facts(answer)
-        prefix = self.assistant_prefix
-        text = prefix + completion if prefix else completion
-        got = text.strip()
-        if got in exact_texts:
-            return exact_row
-        canonical = _CANONICAL_RE.fullmatch(got) if len(got) <= MAX_ANSWER_CHARS else None
-        if canonical:
-            got = canonical.group(1)
-            value: int | None = int(got)
-            well_formed, reason = True, "ok"
-        else:
-            parsed = (
-                self.parser(text) if len(got) > MAX_ANSWER_CHARS else _answer_after_canonical(got)
+        """:meth:`_score_row` of one completion, by :func:`_inline_row` where it applies."""
+        if type(completion) is str and self._fast():
+            return _inline_row(
+                self.assistant_prefix + completion,
+                _answer_facts(answer),
+                self.reward is shaped_reward,
+                -self.format_coef,
             )
-            value, well_formed, reason = parsed.value, parsed.well_formed, parsed.reason
-            penalty = 0.0 if well_formed else -self.format_coef
-            if value is None:
-                return (0.0 + penalty, 0.0, penalty, False, well_formed, 0, n, None, reason)
-            got = str(value)
-        penalty = 0.0 if well_formed else -self.format_coef
-        if got == want:
-            return (1.0 + penalty, 1.0, penalty, True, well_formed, n, n, value, reason)
-        k = 0
-        if len(got) == n:
-            while got[k] == want[k]:  # ends: same length, and got != want
-                k += 1
-        correctness = SHAPED_MAX_PARTIAL * k / n if self.reward is shaped_reward else 0.0
-        return (
-            correctness + penalty,
-            correctness,
-            penalty,
-            False,
-            well_formed,
-            k,
-            n,
-            value,
-            reason,
-        )
+        return self._score_row(completion, answer)
 
     def _score_rows(self, completions: Iterable[str], problems: Iterable[Problem]) -> list[_Row]:
-        """:meth:`_score_row` of each completion against its problem's answer, with a fast path.
+        """:meth:`_score_one` of each completion against its problem's answer.
 
         With the built-in ``answer`` parser and the built-in ``shaped`` or ``binary`` reward
-        (the defaults) the reward is computed inline instead of through the generic calls:
-
-        * the parser's steps are taken here, minus the call: strip, then (the commonest
-          completion) equality with the exact answer written as ``The answer is D.`` or ``D``,
-          which the parser accepts with value D (see :func:`_answer_facts`); else the length
-          limit, the canonical shape ``[The answer is ]D[.]`` (``parsers._CANONICAL_RE``) whose
-          ``D`` is the value's decimal string, and only when that fails the parser's full
-          regex and rejection reasons;
-        * correctness and leading digits are then string comparisons of the value's digits
-          with the answer's (computed once per run of equal answers), the shaped credit is the
-          expression of :func:`shaped_reward`, and an unparsed value earns 0.0 from both
-          rewards and 0 digits, exactly as those functions return for ``None``.
-
-        Any other parser or reward goes through the general :meth:`_score_row`. Both routes
-        give identical rows; ``tests/test_fast_paths.py`` asserts it.
+        (the defaults) every ``str`` completion takes :func:`_inline_row`, with the facts of
+        each answer computed once per run of equal answers; anything else goes through the
+        general :meth:`_score_row`. Both routes give identical rows;
+        ``tests/test_fast_paths.py`` asserts it.
         """
-        if not self._fast():
-            return [
-                self._score_row(c, p.answer) for c, p in zip(completions, problems, strict=False)
-            ]
+        fast = self._fast()
         shaped = self.reward is shaped_reward
-        parser = self.parser
         prefix = self.assistant_prefix
         bad_format = -self.format_coef
-        _canonical, after_canonical = _CANONICAL_RE.fullmatch, _answer_after_canonical
         rows: list[_Row] = []
         append = rows.append
-        last_answer: int | None = None
-        exact_texts: tuple[str, ...] = ()
-        want, n, exact_row = "", 0, _EMPTY_ROW
+        last_answer: object = _UNSET
+        facts: _AnswerFacts = ("", 0, (), _EMPTY_ROW)
         last_problem: object = _UNSET  # not None: a None problem must fail like score() does
         answer = 0
         for completion, problem in zip(completions, problems, strict=False):
@@ -496,50 +490,11 @@ class Scorer:
                     answer != last_answer or type(answer) is not type(last_answer)
                 ):  # a new answer (equal products of different problems are new int objects)
                     last_answer = answer
-                    want, n, exact_texts, exact_row = _answer_facts(answer)
-            if type(completion) is not str:
-                append(self._score_row(completion, answer))  # raises the TypeError for non-str
-                continue
-            text = prefix + completion if prefix else completion
-            got = text.strip()
-            if got in exact_texts:
-                append(exact_row)
-                continue
-            canonical = _canonical(got) if len(got) <= MAX_ANSWER_CHARS else None
-            if canonical:
-                got = canonical.group(1)
-                value: int | None = int(got)
-                well_formed, reason = True, "ok"
-            else:
-                parsed = parser(text) if len(got) > MAX_ANSWER_CHARS else after_canonical(got)
-                value, well_formed, reason = parsed.value, parsed.well_formed, parsed.reason
-                if value is None:
-                    penalty = 0.0 if well_formed else bad_format
-                    append((0.0 + penalty, 0.0, penalty, False, well_formed, 0, n, None, reason))
-                    continue
-                got = str(value)
-            penalty = 0.0 if well_formed else bad_format
-            if got == want:
-                append((1.0 + penalty, 1.0, penalty, True, well_formed, n, n, value, reason))
-                continue
-            k = 0
-            if len(got) == n:
-                while got[k] == want[k]:  # ends: same length, and got != want
-                    k += 1
-            correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
-            append(
-                (
-                    correctness + penalty,
-                    correctness,
-                    penalty,
-                    False,
-                    well_formed,
-                    k,
-                    n,
-                    value,
-                    reason,
-                )
-            )
+                    facts = _answer_facts(answer)
+            if fast and type(completion) is str:
+                append(_inline_row(prefix + completion, facts, shaped, bad_format))
+            else:  # also raises the TypeError for a non-str completion
+                append(self._score_row(completion, answer))
         return rows
 
     def __repr__(self) -> str:

@@ -22,7 +22,13 @@ from hypothesis import strategies as st
 
 from mult_env import MultiplicationEnv, Problem, ProblemSet, Scorer
 from mult_env.env import _draw_index
-from mult_env.parsers import _ANSWER_RE, MAX_ANSWER_CHARS, AnswerParser, ParseResult
+from mult_env.parsers import (
+    _ANSWER_RE,
+    MAX_ANSWER_CHARS,
+    AnswerParser,
+    ParseResult,
+    _why_not_a_number,
+)
 from mult_env.prompts import PromptStyle, _Template, build_messages, render_text
 from mult_env.rewards import RewardBreakdown, leading_digits_matched
 
@@ -239,12 +245,44 @@ def test_every_scoring_path_equals_reference(make: Callable[[], Scorer]) -> None
     same(scorer.score_columns(completions, mixed).rows(), want)
 
 
+# Text built to reach every rejection reason: an optional prefix (either case, a colon, ASCII
+# or Unicode spaces) before pieces that each trigger one reason, or none, in any order.
+REASON_TEXT = st.builds(
+    "".join,
+    st.lists(
+        st.sampled_from(
+            ["", " ", "\u00a0", "\t", "The answer is", "the answer is", "The answer is:", ":"]
+        ),
+        max_size=2,
+    ),
+).flatmap(
+    lambda head: st.builds(
+        lambda body: head + "".join(body),
+        st.lists(
+            st.sampled_from(
+                ["0", "1", "248171", "007", ",", ",000", "-", "+", ".", "..", "x", "or", "e", " "]
+                + ["\u2003", "\u0662", "\u0966", "\u00b2", "\u2460", "\uff10"]
+            ),
+            max_size=6,
+        ),
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(), REASON_TEXT))
+def test_rejection_reasons_equal_reference(text: str) -> None:
+    same(_why_not_a_number(text), _ref_why(text))
+    same(AnswerParser()(text), ref_parse(text))
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     text=st.one_of(
         st.text(),
         st.from_regex(r"\s*([Tt]he answer is:?\s*)?[0-9,.\-+ ]{0,12}\.?\s*", fullmatch=True),
         st.text(alphabet="0123456789,. -٣Tthe answris:", max_size=30),
+        REASON_TEXT,
     ),
     pick=st.integers(0, len(PROBLEMS) - 1),
 )
