@@ -92,17 +92,14 @@ def _parse_result(value: int | None, well_formed: bool, reason: str) -> ParseRes
     return result
 
 
-def _answer_after_canonical(text: str) -> ParseResult:
-    """:class:`AnswerParser` on ``text`` already stripped, at most ``MAX_ANSWER_CHARS`` long
-    and not matched by ``_CANONICAL_RE`` (the hot paths check those first)."""
-    match = _ANSWER_RE.fullmatch(text)
-    if match:
-        return _parse_result(int(match.group(1).replace(",", "")), True, "ok")
+def _rejection_reason(text: str) -> str:
+    """Why :class:`AnswerParser` rejects ``text``: stripped, at most ``MAX_ANSWER_CHARS`` long
+    and not matched by ``_ANSWER_RE``."""
     body = text
     if body[:13] in _PREFIXES:  # the prefix, an optional colon and any (Unicode) whitespace
         body = body[13:]
         body = (body[1:] if body[:1] == ":" else body).lstrip()
-    return _malformed(_why_not_a_number(body.rstrip(".")))
+    return _why_not_a_number(body.rstrip("."))
 
 
 @runtime_checkable
@@ -170,10 +167,10 @@ class AnswerParser:
         text = _require_str(completion).strip()
         if len(text) > MAX_ANSWER_CHARS:
             return _malformed("too long")
-        canonical = _CANONICAL_RE.fullmatch(text)
-        if canonical:
-            return _parse_result(int(canonical.group(1)), True, "ok")
-        return _answer_after_canonical(text)
+        match = _CANONICAL_RE.fullmatch(text) or _ANSWER_RE.fullmatch(text)
+        if match:
+            return _parse_result(int(match[1].replace(",", "")), True, "ok")
+        return _malformed(_rejection_reason(text))
 
 
 class BoxedParser:

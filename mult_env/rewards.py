@@ -18,12 +18,13 @@ from itertools import repeat
 from typing import Any, Protocol, runtime_checkable
 
 from mult_env.parsers import (
+    _ANSWER_RE,
     _CANONICAL_RE,
     MAX_ANSWER_CHARS,
     AnswerParser,
     Parser,
     ParseResult,
-    _answer_after_canonical,
+    _rejection_reason,
     get_parser,
 )
 from mult_env.problems import Problem
@@ -280,7 +281,6 @@ _EMPTY_ROW: _Row = (0.0, 0.0, 0.0, False, False, 0, 0, None, "")
 
 
 _AnswerFacts = tuple[str, int, tuple[str, ...], _Row]
-_TOO_LONG = AnswerParser()("0" * (MAX_ANSWER_CHARS + 1))
 
 
 def _answer_facts(answer: int) -> _AnswerFacts:
@@ -308,38 +308,38 @@ def _inline_row(text: str, facts: _AnswerFacts, shaped: bool, bad_format: float)
     * the parser's steps, minus the call: strip, then (the commonest completion) equality
       with the exact answer written as ``The answer is D.`` or ``D``, which the parser accepts
       with value D (see :func:`_answer_facts`); else the length limit, the canonical shape
-      ``[The answer is ]D[.]`` (``parsers._CANONICAL_RE``) whose ``D`` is the value's decimal
-      string, and only when that fails the parser's full regex and rejection reasons;
-    * correctness and leading digits are then string comparisons of the value's digits with
-      the answer's, the shaped credit is the expression of :func:`shaped_reward`, and an
-      unparsed value earns 0.0 from both rewards and 0 digits, exactly as those functions
-      return for ``None``.
+      ``[The answer is ]D[.]`` (``parsers._CANONICAL_RE``, cheaper than the full regex), the
+      full regex, and for what neither matches the parser's rejection reason; a read value
+      is always well-formed, a rejected text never;
+    * correctness and leading digits are then string comparisons of the value's canonical
+      digits with the answer's, the shaped credit is the expression of :func:`shaped_reward`,
+      and an unparsed value earns 0.0 from both rewards and 0 digits, exactly as those
+      functions return for ``None``.
     """
     want, n, exact_texts, exact_row = facts
     got = text.strip()
     if got in exact_texts:
         return exact_row
-    canonical = _CANONICAL_RE.fullmatch(got) if len(got) <= MAX_ANSWER_CHARS else None
+    if len(got) > MAX_ANSWER_CHARS:
+        return (0.0 + bad_format, 0.0, bad_format, False, False, 0, n, None, "too long")
+    canonical = _CANONICAL_RE.fullmatch(got)
     if canonical:
         got = canonical[1]
-        value: int | None = int(got)
-        well_formed, reason = True, "ok"
     else:
-        parsed = _answer_after_canonical(got) if len(got) <= MAX_ANSWER_CHARS else _TOO_LONG
-        value, well_formed, reason = parsed.value, parsed.well_formed, parsed.reason
-        if value is None:
-            penalty = 0.0 if well_formed else bad_format
-            return (0.0 + penalty, 0.0, penalty, False, well_formed, 0, n, None, reason)
-        got = str(value)
-    penalty = 0.0 if well_formed else bad_format
+        match = _ANSWER_RE.fullmatch(got)
+        if match is None:
+            reason = _rejection_reason(got)
+            return (0.0 + bad_format, 0.0, bad_format, False, False, 0, n, None, reason)
+        got = match[1].replace(",", "")  # canonical digits: no leading zeros
+    value = int(got)
     if got == want:
-        return (1.0 + penalty, 1.0, penalty, True, well_formed, n, n, value, reason)
+        return (1.0, 1.0, 0.0, True, True, n, n, value, "ok")
     k = 0
     if len(got) == n:
         while got[k] == want[k]:  # ends: same length, and got != want
             k += 1
     correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
-    return (correctness + penalty, correctness, penalty, False, well_formed, k, n, value, reason)
+    return (correctness, correctness, 0.0, False, True, k, n, value, "ok")
 
 
 class Scorer:
