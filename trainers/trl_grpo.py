@@ -255,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     summary["train_seconds"] = round(time.perf_counter() - start, 1)
     if args.eval_problems:
         summary["eval_after"] = _eval_summary(trainer.evaluate())
-    trainer.save_model(str(output_dir / "adapter"))
+    # The LoRA adapter only. save_embedding_layers=False: the vocabulary is unchanged, and peft's
+    # "auto" check looks for a config.json that a GGUF folder does not have (and warns).
+    trainer.model.save_pretrained(str(output_dir / "adapter"), save_embedding_layers=False)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=1))
