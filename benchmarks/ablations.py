@@ -172,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     for (name, seed), config in configs.items():
         if args.table_only:
-            results[name].append(row_for(Path(config.log_path)))
+            if (Path(config.log_path) / "DONE").exists():  # unfinished runs are left out
+                results[name].append(row_for(Path(config.log_path)))
             continue
         t0 = time.perf_counter()
         summary = run(config)
@@ -183,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         results[name].append(row_for(Path(summary["run_dir"])))
+    results = {n: rows for n, rows in results.items() if rows}
+    if not results:
+        print("no finished runs", file=sys.stderr)
+        return 1
     table = comparison_table(results)
     print(table)
     out.mkdir(parents=True, exist_ok=True)
