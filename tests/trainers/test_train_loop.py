@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -309,3 +310,37 @@ def test_time_limit_stops_training_early_but_finishes_the_run(tmp_path: Path) ->
     assert [c["batch"] for c in _jsonl(run_dir / "checkpoints.jsonl") if "state_path" in c] == [1]
     assert (run_dir / "eval_final.json").exists() and (run_dir / "DONE").exists()
     assert "Stopped early" in (run_dir / "report.md").read_text()
+
+
+def test_runs_are_named_like_the_log_and_resume_finds_the_unfinished_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    from trainers import local_backend
+
+    real_create = local_backend.create
+
+    def create_failing_at_batch_1(config: Any) -> Any:
+        backend = real_create(config)
+        real_step, calls = backend.train_step, []
+
+        def step(*a: Any, **k: Any) -> dict[str, float]:
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real_step(*a, **k)
+
+        backend.train_step = step
+        return backend
+
+    monkeypatch.setattr(local_backend, "create", create_failing_at_batch_1)
+    args = {"n_batches": 3, "eval_every": 0, "save_every": 1}
+    with pytest.raises(KeyboardInterrupt):
+        train.run(parse_args(_args(**args)))
+    [run_dir] = (tmp_path / "runs").iterdir()
+    assert re.fullmatch(r"multiply-2x1-tiny-lr0\.01-bs3-\d{8}-\d{4}", run_dir.name)
+
+    monkeypatch.setattr(local_backend, "create", real_create)
+    summary = train.run(parse_args(_args(**args, behavior_if_log_dir_exists="resume")))
+    assert Path(summary["run_dir"]).resolve() == run_dir.resolve()
+    assert [r["step"] for r in _jsonl(run_dir / "metrics.jsonl")] == [0, 1, 2]
