@@ -13,7 +13,7 @@ so a malformed completion costs ``format_coef`` and the total lies in ``[-format
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from itertools import repeat
 from typing import Any, Protocol, runtime_checkable
 
@@ -165,20 +165,9 @@ _Row = tuple[float, float, float, bool, bool, int, int, "int | None", str]
 build these and only wrap them when a breakdown object is asked for)."""
 
 _new_object = object.__new__
-_BREAKDOWN_SETTERS = tuple(
-    RewardBreakdown.__dict__[name].__set__
-    for name in (
-        "total",
-        "correctness",
-        "format_penalty",
-        "correct",
-        "format_ok",
-        "digits_matched",
-        "num_digits",
-        "parsed",
-        "reason",
-    )
-)
+_FIELDS = tuple(f.name for f in fields(RewardBreakdown))
+"""Field names in order: the layout of a ``_Row`` and of :class:`ScoreColumns`."""
+_BREAKDOWN_SETTERS = tuple(RewardBreakdown.__dict__[name].__set__ for name in _FIELDS)
 
 
 def _breakdown(row: _Row) -> RewardBreakdown:
@@ -260,20 +249,7 @@ class ScoreColumns:
         ]
 
 
-_COLUMN_SETTERS = tuple(
-    ScoreColumns.__dict__[name].__set__
-    for name in (
-        "total",
-        "correctness",
-        "format_penalty",
-        "correct",
-        "format_ok",
-        "digits_matched",
-        "num_digits",
-        "parsed",
-        "reason",
-    )
-)
+_COLUMN_SETTERS = tuple(ScoreColumns.__dict__[name].__set__ for name in _FIELDS)
 
 
 _UNSET = object()
