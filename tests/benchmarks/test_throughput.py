@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("reasoning_gym")
-pytestmark = pytest.mark.slow  # each run calibrates timers for seconds; CI runs it
 
 from benchmarks import throughput
 from mult_env import Problem, Scorer
+
+pytestmark = pytest.mark.slow  # each run calibrates timers for seconds; CI runs it
 
 ROW_KEYS = [
     "gen_item",
