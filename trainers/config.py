@@ -103,11 +103,16 @@ class TrainConfig:
     """Local backend device (``cpu``, ``cuda``, ...); empty picks CUDA when available."""
     base_url: str | None = None
     """Tinker service URL (tinker backend; default: the SDK's)."""
+    pipeline: bool = False
+    """Sample batch n+1 while batch n trains (tinker backend): those samples are one update
+    stale (``tinker/staleness``), which the importance-sampling loss corrects. Ignored by
+    backends that sample synchronously (local)."""
     time_limit_min: float = 9.0
     """Wall-clock budget for the whole run in minutes (0: none). Training stops early, with a
     checkpoint, the final evaluation and the report, when the next batch plus the final
     evaluation would not fit; the report says so. Keeps the main job inside 10 minutes on a
-    slow or busy machine."""
+    slow or busy machine. On the command line ``backend=tinker`` defaults to 0: the log's
+    100-batch Tinker run takes longer than that and is not bound by the local job's budget."""
     progress: bool = True
     """Show a live progress bar (batch, accuracy, reward) on stderr."""
 
@@ -255,6 +260,8 @@ def parse_args(argv: list[str], base: TrainConfig | None = None) -> TrainConfig:
             raise ConfigError(f"{key} given twice")
         seen.add(key)
         setattr(config, key, _convert(key, value, hints[key]))
+    if config.backend == "tinker" and "time_limit_min" not in seen:
+        config.time_limit_min = 0.0  # a hosted run is not held to the local job's budget
     return config.validate()
 
 

@@ -29,6 +29,7 @@ flushed), resumable checkpoints, ``report.md`` with the log's tables and PNG plo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 import math
@@ -36,7 +37,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -205,16 +206,24 @@ def train_batch(
     problems: Sequence[Problem],
     config: TrainConfig,
     scorer: Scorer,
+    *,
+    groups: list[list[Sample]] | None = None,
+    before_update: Callable[[], None] | None = None,
 ) -> dict[str, float]:
-    """Sample, score, compute advantages, update once; returns this batch's metrics."""
+    """Sample, score, compute advantages, update once; returns this batch's metrics.
+
+    Pipelining passes ``groups`` already sampled for ``problems`` and a ``before_update``
+    that submits the next batch's sampling just before this batch's update.
+    """
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    groups = backend.sample(
-        prompt_specs(problems, config),
-        config.group_size,
-        max_tokens=config.max_tokens,
-        temperature=config.temperature,
-    )
+    if groups is None:
+        groups = backend.sample(
+            prompt_specs(problems, config),
+            config.group_size,
+            max_tokens=config.max_tokens,
+            temperature=config.temperature,
+        )
     times["time/sample"] = time.perf_counter() - t0
 
     t = time.perf_counter()
@@ -238,6 +247,8 @@ def train_batch(
     else:
         adv_NT = [[a] * len(s.tokens) for a, s in zip(adv_N, samples, strict=True)]
 
+    if before_update is not None:
+        before_update()
     t = time.perf_counter()
     if any(a != 0.0 for a in adv_N):
         metrics.update(backend.train_step(samples, adv_NT))
@@ -267,6 +278,20 @@ def train_batch(
     )
     metrics.update(times)
     return metrics
+
+
+def _submit_next(
+    backend: Backend, pending: list[Any], problems: Sequence[Problem], config: TrainConfig
+) -> None:
+    """Pipelining: start sampling the next batch now, from the current (pre-update) weights."""
+    pending.append(
+        backend.sample_async(  # type: ignore[attr-defined]
+            prompt_specs(problems, config),
+            config.group_size,
+            max_tokens=config.max_tokens,
+            temperature=config.temperature,
+        )
+    )
 
 
 # ---------------------------------------------------------------------------- run directory
@@ -488,6 +513,10 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     # the difference is the trainer's own overhead (scoring, advantages, logging, bookkeeping).
     backend_s = 0.0
     loop_t0 = time.perf_counter()
+    pipelined = config.pipeline and hasattr(backend, "sample_async")
+    if config.pipeline and not pipelined:
+        print("pipeline=true ignored: this backend samples synchronously", file=sys.stderr)
+    pending: list[Any] = []  # the next batch's samples, in flight (pipelining)
     for batch in range(start, config.n_batches):
         if config.time_limit_min and batch_times:
             elapsed = time.perf_counter() - t_start
@@ -502,7 +531,14 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
                 break
         t_batch = time.perf_counter()
         problems = train_set.take(config.batch_size, start=batch * config.batch_size)
-        metrics = train_batch(backend, problems, config, scorer)
+        groups = pending.pop().result() if pending else None
+        prefetch = None
+        if pipelined and batch + 1 < config.n_batches:
+            following = train_set.take(config.batch_size, start=(batch + 1) * config.batch_size)
+            prefetch = functools.partial(_submit_next, backend, pending, following, config)
+        metrics = train_batch(
+            backend, problems, config, scorer, groups=groups, before_update=prefetch
+        )
         row: dict[str, Any] = {"step": batch, **metrics}
         done = batch + 1
         if config.eval_every and done % config.eval_every == 0 and done < config.n_batches:

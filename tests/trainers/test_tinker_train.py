@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ import tinker
 
 from trainers import train
 from trainers.config import parse_args
+from trainers.interrupt import DeferredInterrupt
 
 try:
     from tests.trainers import fake_tinker as ft
@@ -136,3 +138,66 @@ def test_cli_without_key_prints_one_line_and_does_nothing_else(tmp_path: Path) -
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "TINKER_API_KEY" in lines[0], result.stderr
     assert not run_dir.exists(), "nothing may be written before the key check"
+
+
+def test_pipelined_run_samples_the_next_batch_during_the_update(world: Any, tmp_path: Path) -> None:
+    train.run(parse_args(_args(tmp_path / "run", "pipeline=true", "n_batches=5")))
+    metrics = _jsonl(tmp_path / "run" / "metrics.jsonl")
+    assert [m["step"] for m in metrics] == [0, 1, 2, 3, 4]
+    trained = [m for m in metrics if m["optim/skipped"] == 0.0]
+    assert trained[0]["tinker/staleness"] == 0.0  # nothing to overlap with yet
+    staleness = [m["tinker/staleness"] for m in trained[1:]]
+    assert set(staleness) <= {0.0, 1.0} and 1.0 in staleness  # 0 only after a skipped update
+    # batch n+1's sampling was submitted before batch n's forward_backward
+    calls = world.calls
+    first_fb = calls.index("forward_backward")
+    assert "sample" in calls[calls.index("compute_logprobs") : first_fb]
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_completes_the_run(
+    world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_train_batch = train.train_batch
+    seen: list[int] = []
+
+    def press_ctrl_c_in_second_batch(*args: Any, **kwargs: Any) -> Any:
+        seen.append(1)
+        if len(seen) == 2:
+            signal.raise_signal(signal.SIGINT)  # as if the user pressed Ctrl-C mid-batch
+        return real_train_batch(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train_batch", press_ctrl_c_in_second_batch)
+    run_dir = tmp_path / "run"
+    args = _args(run_dir, "n_batches=5", "save_every=0")
+    with DeferredInterrupt(), pytest.raises(KeyboardInterrupt):
+        train.run(parse_args(args))
+    assert [m["step"] for m in _jsonl(run_dir / "metrics.jsonl")] == [0, 1]  # batch 1 finished
+    states = [c for c in _jsonl(run_dir / "checkpoints.jsonl") if "state_path" in c]
+    assert [c["batch"] for c in states] == [2]
+    assert states[0]["state_path"].startswith("tinker://")
+
+    monkeypatch.setattr(train, "train_batch", real_train_batch)
+    train.run(parse_args([*args, "behavior_if_log_dir_exists=resume"]))
+    assert [m["step"] for m in _jsonl(run_dir / "metrics.jsonl")] == [0, 1, 2, 3, 4]
+    checkpoints = _jsonl(run_dir / "checkpoints.jsonl")
+    assert [c["batch"] for c in checkpoints if "state_path" in c] == [2, 5]
+    assert world.calls.count("create_training_client_from_state_with_optimizer") == 1
+
+
+def test_the_logs_command_has_no_time_limit_on_tinker() -> None:
+    log_command = [
+        "backend=tinker",
+        "model_name=Qwen/Qwen3-4B-Instruct-2507",
+        "n_batches=100",
+        "batch_size=50",
+        "difficulty=medium",
+        "learning_rate=3e-5",
+        "lora_rank=16",
+        "kl_penalty_coef=0.01",
+        "wandb_project=multiplication-rl",
+        "behavior_if_log_dir_exists=delete",
+    ]
+    config = parse_args(log_command)
+    assert config.time_limit_min == 0.0  # 100 hosted batches must not stop at the local budget
+    assert (config.n_batches, config.batch_size, config.lora_rank) == (100, 50, 16)
+    assert parse_args([*log_command, "time_limit_min=30"]).time_limit_min == 30.0
