@@ -260,7 +260,7 @@ def parse_args(argv: list[str], base: TrainConfig | None = None) -> TrainConfig:
             raise ConfigError(f"{key} given twice")
         seen.add(key)
         setattr(config, key, _convert(key, value, hints[key]))
-    if config.backend == "tinker" and "time_limit_min" not in seen:
+    if config.backend == "tinker" and "time_limit_min" not in seen and base is None:
         config.time_limit_min = 0.0  # a hosted run is not held to the local job's budget
     return config.validate()
 

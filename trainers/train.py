@@ -83,6 +83,7 @@ _RESUMABLE_CHANGES = {
     "device",
     "base_url",
     "time_limit_min",
+    "pipeline",
 }
 
 
