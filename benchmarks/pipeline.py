@@ -13,6 +13,7 @@ numbers isolate the scheduling effect from model compute. Run from the repositor
 
     python -m benchmarks.pipeline                       # defaults: the numbers in docs/tinker.md
     python -m benchmarks.pipeline --sample-latency 2 --train-latency 1 --batches 10
+    python -m benchmarks.pipeline --real-loop     # through trainers.train.run (pipeline=true)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from mult_env import ProblemSet, PromptStyle, Scorer, build_messages
 from trainers.backend import PromptSpec, Sample
 
-__all__ = ["PipelineResult", "main", "markdown_table", "run"]
+__all__ = ["PipelineResult", "main", "markdown_table", "run", "run_real_loop"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,63 @@ def run(
     return PipelineResult("pipelined" if pipelined else "sequential", times, staleness)
 
 
+def run_real_loop(
+    latency: Any,
+    *,
+    pipelined: bool,
+    batches: int = 8,
+    batch_size: int = 8,
+    group_size: int = 4,
+) -> PipelineResult:
+    """The same comparison through ``trainers.train.run`` itself (KL reference included)."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import tinker
+
+    from tests.trainers import fake_tinker
+    from trainers import train
+    from trainers.config import parse_args
+
+    world = fake_tinker.FakeTinker(latency=latency)
+    os.environ.setdefault("TINKER_API_KEY", "tml-fake-benchmark")
+    real = tinker.ServiceClient
+    tinker.ServiceClient = lambda *a, **k: fake_tinker.FakeServiceClient(world, *a, **k)  # type: ignore[misc]
+    try:
+        with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
+            args = {
+                "backend": "tinker",
+                "model_name": "Qwen/Qwen3-4B-Instruct-2507",
+                "difficulty": "tiny",
+                "n_batches": batches,
+                "batch_size": batch_size,
+                "group_size": group_size,
+                "kl_penalty_coef": 0.01,
+                "learning_rate": 0.05,
+                "max_tokens": 6,
+                "eval_n": 8,
+                "eval_every": 0,
+                "save_every": 0,
+                "progress": "false",
+                "pipeline": str(pipelined).lower(),
+                "log_path": f"{tmp}/run",
+            }
+            train.run(parse_args([f"{k}={v}" for k, v in args.items()]))
+            lines = Path(f"{tmp}/run/metrics.jsonl").read_text().splitlines()
+            rows = [json.loads(line) for line in lines]
+        world.assert_all_futures_resolved()
+    finally:
+        tinker.ServiceClient = real  # type: ignore[misc]
+        world.shutdown()
+    return PipelineResult(
+        "pipelined" if pipelined else "sequential",
+        [float(r["time/total"]) for r in rows],
+        [float(r.get("tinker/staleness", 0.0)) for r in rows],
+    )
+
+
 def markdown_table(results: Sequence[PipelineResult]) -> str:
     """Mode, steady-state seconds per batch, total, speed-up over the first row, staleness."""
     base = results[0].mean_s
@@ -160,6 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--train-latency", type=float, default=0.5, help="s per forward_backward")
     parser.add_argument("--optim-latency", type=float, default=0.05, help="s per optim_step")
     parser.add_argument("--snapshot-latency", type=float, default=0.1, help="s per sampler save")
+    parser.add_argument(
+        "--real-loop",
+        action="store_true",
+        help="run trainers.train itself (with the KL reference) instead of the small loop",
+    )
+    parser.add_argument("--ref-latency", type=float, default=0.2, help="s per compute_logprobs")
     args = parser.parse_args(argv)
 
     from tests.trainers.fake_tinker import Latency
@@ -169,9 +233,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         forward_backward=args.train_latency,
         optim_step=args.optim_latency,
         save=args.snapshot_latency,
+        compute_logprobs=args.ref_latency,
     )
     results = []
     for pipelined in (False, True):
+        if args.real_loop:
+            results.append(
+                run_real_loop(
+                    latency,
+                    pipelined=pipelined,
+                    batches=args.batches,
+                    batch_size=args.batch_size,
+                    group_size=args.group_size,
+                )
+            )
+            continue
         world, backend = _fake_backend(latency)
         try:
             results.append(
@@ -189,8 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"fake Tinker, latency per request: sample {args.sample_latency}s, forward_backward "
         f"{args.train_latency}s, optim_step {args.optim_latency}s, sampler snapshot "
-        f"{args.snapshot_latency}s; {args.batches} batches x {args.batch_size} problems x "
-        f"{args.group_size} samples\n"
+        f"{args.snapshot_latency}s, compute_logprobs {args.ref_latency}s; {args.batches} "
+        f"batches x {args.batch_size} problems x {args.group_size} samples; "
+        f"{'trainers.train.run' if args.real_loop else 'the small loop'}\n"
     )
     print(markdown_table(results))
     return 0

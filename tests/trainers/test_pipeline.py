@@ -37,3 +37,13 @@ def test_pipelining_overlaps_sampling_with_training() -> None:
     table = pipeline.markdown_table([sequential, pipelined])
     assert table.splitlines()[2].startswith("| sequential |")
     assert "| pipelined |" in table
+
+
+def test_the_real_loop_pipelines_too() -> None:
+    latency = ft.Latency(sample=0.2, forward_backward=0.2, optim_step=0.02, save=0.02)
+    kwargs = {"batches": 3, "batch_size": 2, "group_size": 2}
+    sequential = pipeline.run_real_loop(latency, pipelined=False, **kwargs)
+    pipelined = pipeline.run_real_loop(latency, pipelined=True, **kwargs)
+    assert sequential.staleness == [0.0, 0.0, 0.0]
+    assert pipelined.staleness[0] == 0.0
+    assert pipelined.mean_s < 0.85 * sequential.mean_s
