@@ -136,7 +136,7 @@ def run_real_loop(
     world = fake_tinker.FakeTinker(latency=latency)
     os.environ.setdefault("TINKER_API_KEY", "tml-fake-benchmark")
     real = tinker.ServiceClient
-    tinker.ServiceClient = lambda *a, **k: fake_tinker.FakeServiceClient(world, *a, **k)  # type: ignore[misc]
+    tinker.ServiceClient = lambda *a, **k: fake_tinker.FakeServiceClient(world, *a, **k)  # type: ignore[assignment,misc]
     try:
         with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
             args = {
