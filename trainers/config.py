@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-__all__ = ["ConfigError", "TrainConfig", "field_docs", "parse_args", "usage"]
+__all__ = ["ConfigError", "TrainConfig", "field_docs", "parse_args", "tinker_defaults", "usage"]
 
 BehaviorIfExists = Literal["resume", "delete", "raise"]
 BackendName = Literal["local", "tinker"]
@@ -66,7 +66,8 @@ class TrainConfig:
     """Per-token KL shaping against the frozen base model: ``adv += coef * (mean_kl - kl_t)``
     with ``kl_t = logp_sampler - logp_base``. 0 turns it off (and skips the base forward)."""
     max_tokens: int = 12
-    """Most tokens sampled per completion (the stop token counts)."""
+    """Most tokens sampled per completion (the stop token counts). ``backend=tinker`` defaults
+    to a budget that fits the difficulty's longest full answer (:func:`tinker_defaults`)."""
     temperature: float = 1.0
     """Sampling temperature for training rollouts (evaluations are greedy)."""
     parser: str = "answer"
@@ -76,9 +77,11 @@ class TrainConfig:
     format_coef: float = 0.1
     """Penalty for a malformed answer: ``total = correctness + format_coef * (format_ok - 1)``."""
     few_shot: bool = False
-    """Prepend the log's three worked examples (12x15, 34x27, 847x293) as prior turns."""
+    """Prepend the log's three worked examples (12x15, 34x27, 847x293) as prior turns (on by
+    default with ``backend=tinker``, as in the log)."""
     assistant_prefix: str = "The answer is"
-    """Text pre-filled at the start of the assistant turn; the parser sees prefix + completion."""
+    """Text pre-filled at the start of the assistant turn; the parser sees prefix + completion
+    (empty by default with ``backend=tinker``: the log's models wrote the whole answer)."""
     system_prompt: str = ""
     """Optional system message (empty: none, so the model's chat template default applies)."""
     eval_every: int = 0
@@ -111,8 +114,8 @@ class TrainConfig:
     """Wall-clock budget for the whole run in minutes (0: none). Training stops early, with a
     checkpoint, the final evaluation and the report, when the next batch plus the final
     evaluation would not fit; the report says so. Keeps the main job inside 10 minutes on a
-    slow or busy machine. On the command line ``backend=tinker`` defaults to 0: the log's
-    100-batch Tinker run takes longer than that and is not bound by the local job's budget."""
+    slow or busy machine. On the command line ``backend=tinker`` defaults to 0 (see
+    :func:`tinker_defaults`)."""
     progress: bool = True
     """Show a live progress bar (batch, accuracy, reward) on stderr."""
 
@@ -260,9 +263,31 @@ def parse_args(argv: list[str], base: TrainConfig | None = None) -> TrainConfig:
             raise ConfigError(f"{key} given twice")
         seen.add(key)
         setattr(config, key, _convert(key, value, hints[key]))
-    if config.backend == "tinker" and "time_limit_min" not in seen and base is None:
-        config.time_limit_min = 0.0  # a hosted run is not held to the local job's budget
+    if config.backend == "tinker" and base is None:
+        for key, value in tinker_defaults(config.validate()).items():
+            if key not in seen:
+                setattr(config, key, value)
     return config.validate()
+
+
+def tinker_defaults(config: TrainConfig) -> dict[str, Any]:
+    """What ``backend=tinker`` changes in the defaults on the command line: the research log's
+    setting instead of the local main job's.
+
+    The log's runs used the few-shot prefix and no assistant pre-fill, so the model writes the
+    whole "The answer is N." itself; ``max_tokens`` then has to fit the longest answer of the
+    difficulty (a character count bounds the token count of any byte-level tokenizer), plus the
+    stop token and a little slack. A hosted 100-batch run is not held to the local job's
+    9-minute budget. Keys given explicitly always win.
+    """
+    digits_a, digits_b = config.digits()
+    longest = f"The answer is {(10**digits_a - 1) * (10**digits_b - 1):,}."
+    return {
+        "few_shot": True,
+        "assistant_prefix": "",
+        "max_tokens": len(longest) + 1 + 8,
+        "time_limit_min": 0.0,
+    }
 
 
 def field_docs() -> dict[str, str]:

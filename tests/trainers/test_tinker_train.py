@@ -184,7 +184,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_completes_the_run(
     assert world.calls.count("create_training_client_from_state_with_optimizer") == 1
 
 
-def test_the_logs_command_has_no_time_limit_on_tinker() -> None:
+def test_the_logs_command_gets_the_logs_settings_on_tinker() -> None:
     log_command = [
         "backend=tinker",
         "model_name=Qwen/Qwen3-4B-Instruct-2507",
@@ -201,3 +201,8 @@ def test_the_logs_command_has_no_time_limit_on_tinker() -> None:
     assert config.time_limit_min == 0.0  # 100 hosted batches must not stop at the local budget
     assert (config.n_batches, config.batch_size, config.lora_rank) == (100, 50, 16)
     assert parse_args([*log_command, "time_limit_min=30"]).time_limit_min == 30.0
+    # The log's prompt: few-shot turns, no pre-filled prefix, room for "The answer is 998,001."
+    assert config.few_shot and config.assistant_prefix == ""
+    assert config.max_tokens >= len("The answer is 998,001.") + 1
+    explicit = parse_args([*log_command, "few_shot=false", "max_tokens=7", "assistant_prefix=x"])
+    assert (explicit.few_shot, explicit.max_tokens, explicit.assistant_prefix) == (False, 7, "x")
