@@ -470,6 +470,7 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         _check_resumable(run_dir, config)
         ckpts = [c for c in _read_jsonl(ckpt_path) if "state_path" in c]
         checkpoint = ckpts[-1] if ckpts else None
+    owns_backend = backend is None
     if backend is None:
         try:
             backend = get_backend(config)
@@ -619,6 +620,9 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     )
     wandb.finish()
     (run_dir / DONE_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    close = getattr(backend, "close", None)
+    if owns_backend and close is not None:
+        close()  # e.g. mark the Tinker session finished; a caller's backend stays open
     return summary
 
 

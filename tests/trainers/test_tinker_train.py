@@ -107,6 +107,7 @@ def test_full_run_on_the_fake_service_writes_every_output(world: Any, tmp_path: 
     assert world.calls.count("create_lora_training_client") == 1
     assert world.calls.count("create_sampling_client") == 1
     assert world.train_datums == sum(m["optim/n_datums"] for m in trained)
+    assert [c.closed for c in world.service_clients] == ["success"]  # the session is closed
 
 
 def test_resume_continues_from_the_last_state_checkpoint(world: Any, tmp_path: Path) -> None:
