@@ -15,6 +15,8 @@ try:
 except ImportError:  # pragma: no cover - depends on how pytest was started
     import fake_tinker as ft  # type: ignore[no-redef]
 
+pytestmark = pytest.mark.slow  # injected latencies of seconds; CI runs them
+
 
 def _run(pipelined: bool) -> Any:
     latency = ft.Latency(sample=0.15, forward_backward=0.15, optim_step=0.02, save=0.02)
