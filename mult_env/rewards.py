@@ -145,19 +145,7 @@ class RewardBreakdown:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``parsed`` becomes a decimal string so any size is exact."""
-        return _row_dict(
-            (
-                self.total,
-                self.correctness,
-                self.format_penalty,
-                self.correct,
-                self.format_ok,
-                self.digits_matched,
-                self.num_digits,
-                self.parsed,
-                self.reason,
-            )
-        )
+        return _row_dict(tuple(getattr(self, name) for name in _FIELDS))
 
 
 _Row = tuple[float, float, float, bool, bool, int, int, "int | None", str]
@@ -232,21 +220,8 @@ class ScoreColumns:
 
     def rows(self) -> list[RewardBreakdown]:
         """The per-item breakdowns, as :meth:`Scorer.score_group` / ``score_many`` return."""
-        return [
-            _breakdown(row)
-            for row in zip(
-                self.total,
-                self.correctness,
-                self.format_penalty,
-                self.correct,
-                self.format_ok,
-                self.digits_matched,
-                self.num_digits,
-                self.parsed,
-                self.reason,
-                strict=True,
-            )
-        ]
+        columns = (getattr(self, name) for name in _FIELDS)
+        return [_breakdown(row) for row in zip(*columns, strict=True)]
 
 
 _COLUMN_SETTERS = tuple(ScoreColumns.__dict__[name].__set__ for name in _FIELDS)
