@@ -27,6 +27,7 @@ from typing import Any
 
 from mult_env import ProblemSet, PromptStyle, Scorer, build_messages
 from trainers.backend import PromptSpec, Sample
+from trainers.train import compute_advantages
 
 __all__ = ["PipelineResult", "main", "markdown_table", "run", "run_real_loop"]
 
@@ -65,10 +66,9 @@ def _advantages(
     advantages: list[list[float]] = []
     for problem, group in zip(problems, groups, strict=True):
         rewards = [r.total for r in scorer.score_group([s.text for s in group], problem)]
-        mean = sum(rewards) / len(rewards)
-        for sample, reward in zip(group, rewards, strict=True):
+        for sample, advantage in zip(group, compute_advantages(rewards), strict=True):
             flat.append(sample)
-            advantages.append([reward - mean] * len(sample.tokens))
+            advantages.append([advantage] * len(sample.tokens))
     return flat, advantages
 
 
