@@ -53,17 +53,6 @@ def _prompt(content: str = QUESTION, prefix: str = "The answer is") -> PromptSpe
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The fake service; at teardown no future may be left pending or never waited on."""
-    fake = ft.install(monkeypatch)
-    try:
-        yield fake
-        fake.assert_all_futures_resolved()
-    finally:
-        fake.shutdown()
-
-
-@pytest.fixture
 def backend(world: Any) -> tb.TinkerBackend:
     retry = tb.RetryPolicy(sleep=lambda _s: None)
     return tb.create(_config(), retry=retry)

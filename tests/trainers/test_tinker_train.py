@@ -25,11 +25,6 @@ from trainers import train
 from trainers.config import parse_args
 from trainers.interrupt import DeferredInterrupt
 
-try:
-    from tests.trainers import fake_tinker as ft
-except ImportError:  # pragma: no cover - depends on how pytest was started
-    import fake_tinker as ft  # type: ignore[no-redef]
-
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -57,16 +52,6 @@ def _args(log_path: Path, *overrides: str) -> list[str]:
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Any:
-    fake = ft.install(monkeypatch)
-    try:
-        yield fake
-        fake.assert_all_futures_resolved()
-    finally:
-        fake.shutdown()
 
 
 def test_full_run_on_the_fake_service_writes_every_output(world: Any, tmp_path: Path) -> None:
