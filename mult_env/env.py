@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mult_env.parsers import Parser
-from mult_env.problems import Difficulty, Problem, ProblemSet, Split
+from mult_env.problems import Difficulty, Problem, ProblemSet, Split, _problem
 from mult_env.prompts import PromptStyle, _Template, render_text
 from mult_env.rewards import Reward, RewardBreakdown, Scorer, _row_dict
 
@@ -96,6 +96,26 @@ def _draw_index(rng: np.random.Generator, n: int) -> int:
     return int(rng.integers(0, n))
 
 
+_LOOKAHEAD = 256
+
+
+def _problems_ahead(
+    bits: np.random.PCG64, scratch: np.random.PCG64, problems: ProblemSet
+) -> dict[int, Problem]:
+    """The problems that the next :data:`_LOOKAHEAD` raw draws of ``bits`` pick, keyed by the
+    raw draw, computed in one vectorised pass on ``scratch`` (a copy of its state), so ``bits``
+    itself does not move.
+
+    ``reset`` still draws from the env's own generator every episode and looks the draw up
+    here: a problem is a pure function of the draw (item ``draw >> 2``), so a hit is exactly
+    the problem the scalar route computes, whatever else has drawn from the generator since.
+    """
+    scratch.state = bits.state
+    raws = scratch.random_raw(_LOOKAHEAD)
+    a, b = problems._operands(raws >> np.uint64(2))
+    return dict(zip(raws.tolist(), map(_problem, a.tolist(), b.tolist()), strict=True))
+
+
 class MultiplicationEnv(gym.Env[str, str]):
     """Answer one multiplication problem per episode.
 
@@ -171,6 +191,14 @@ class MultiplicationEnv(gym.Env[str, str]):
         self.action_space = AnyText()
         self.reward_range = (-self.scorer.format_coef, 1.0)
         self._template = _Template(self.style)
+        # reset's lookahead (see _problems_ahead): where the default unbounded ProblemSet has a
+        # vectorised form and the draw is a raw PCG64 word
+        self._lookahead = (
+            _RAW_DRAW_OK and len(self.problems) == _DEFAULT_LENGTH and self.problems._vectorised
+        )
+        self._ahead: dict[int, Problem] = {}
+        self._misses = 0
+        self._scratch: np.random.PCG64 | None = None
         self._problem: Problem | None = None
         self._prompt = ""
         self._completion = ""
@@ -187,9 +215,11 @@ class MultiplicationEnv(gym.Env[str, str]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
+        if seed is not None:
+            self._ahead, self._misses = {}, 0  # a new stream: see _draw
         if not options:  # the common case: a random item, no option to validate
-            index = _draw_index(self.np_random, len(self.problems))
-            self._problem = problem = self.problems[index]
+            index, problem = self._draw()
+            self._problem = problem
             obs, messages = self._template.render(problem)
             self._prompt, self._completion, self._awaiting_action = obs, "", True
             return obs, {"messages": messages, "problem": problem, "index": index}
@@ -207,13 +237,42 @@ class MultiplicationEnv(gym.Env[str, str]):
             if chosen is not None and type(chosen) is not int:
                 raise ValueError(f"options['index'] must be an int, got {chosen!r}")
             if chosen is None:
-                chosen = _draw_index(self.np_random, len(self.problems))
-            index = chosen
-            self._problem = self.problems[index]
+                index, self._problem = self._draw()
+            else:
+                index = chosen
+                self._problem = self.problems[index]
         obs, messages = self._template.render(self._problem)
         self._prompt, self._completion, self._awaiting_action = obs, "", True
         info = {"messages": messages, "problem": self._problem, "index": int(index)}
         return obs, info
+
+    def _draw(self) -> tuple[int, Problem]:
+        """Draw an item index from ``np_random`` and return it with its problem.
+
+        With a PCG64 generator and the default unbounded set, the index is one raw draw
+        shifted (see :func:`_draw_index`) and its problem is looked up among those computed
+        ahead (:func:`_problems_ahead`); after two misses in a row (a generator reseeded or
+        replaced, or the lookahead used up) the lookahead is rebuilt from the generator's
+        current state. A seeded ``reset`` forgets it, so seeding every episode never builds
+        one.
+        """
+        rng = self.np_random
+        bits = rng.bit_generator
+        if not self._lookahead or type(bits) is not _PCG64:
+            index = _draw_index(rng, len(self.problems))
+            return index, self.problems[index]
+        raw = int(bits.random_raw())
+        problem = self._ahead.pop(raw, None)
+        if problem is None:
+            problem = self.problems[raw >> 2]
+            self._misses += 1
+            if self._misses >= 2:
+                if self._scratch is None:
+                    self._scratch = _PCG64(0)
+                self._ahead, self._misses = _problems_ahead(bits, self._scratch, self.problems), 0
+        else:
+            self._misses = 0
+        return raw >> 2, problem
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         problem = self.problem

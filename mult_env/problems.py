@@ -194,6 +194,9 @@ class ProblemSet(Sequence[Problem]):
         self._key = int.from_bytes(key, "little")
         # Enough 64-bit words that `hash % size` has at least 32 spare bits (bias < 2**-32).
         self._hash_words = (self._size.bit_length() + 32) // 64 + 1
+        # Whether the uint64 arithmetic of arrays() is exact: position * stride stays below
+        # 2**64 (and one hash word is used) while the space has fewer than 2**31 pairs.
+        self._vectorised = self._space.bit_length() <= 31
 
     @property
     def split_size(self) -> int:
@@ -289,7 +292,7 @@ class ProblemSet(Sequence[Problem]):
         Large takes from problem spaces below 2**31 pairs are computed by :meth:`arrays` (the
         same uint64 arithmetic, vectorised) and wrapped into :class:`Problem` objects.
         """
-        if n >= 64 and start >= 0 and self._space.bit_length() <= 31:
+        if n >= 64 and start >= 0 and self._vectorised:
             stop = min(start + n, self.length)
             if stop <= start:
                 return []
@@ -303,16 +306,21 @@ class ProblemSet(Sequence[Problem]):
         Equal to ``take(n, start)`` item by item, for bulk generation. Supported where the
         problem space has fewer than 2**31 pairs (up to 4x5 digits); larger ones raise.
         """
-        if self._space.bit_length() > 31:
+        if not self._vectorised:
             raise ValueError(
                 f"arrays() supports problem spaces below 2**31 pairs, not {self.digits}"
             )
         if not (start >= 0 and n >= 0 and start + n <= self.length):
             raise IndexError("arrays() range out of bounds")
-        i = np.arange(start, start + n, dtype=np.uint64) * np.uint64(self.num_shards)
-        i += np.uint64(self.shard)
+        return self._operands(np.arange(start, start + n, dtype=np.uint64))
+
+    def _operands(self, i: npt.NDArray[np.uint64]) -> tuple[np.ndarray, np.ndarray]:
+        """Operands of items ``i`` (in range; a problem space below 2**31 pairs), vectorised:
+        :meth:`_position` and :meth:`_problem_at` in uint64 arithmetic, whose wrap-around is
+        the ``& _M64`` of the scalar code."""
         with np.errstate(over="ignore"):
-            h = _splitmix64_np(np.uint64(self._key) + i * np.uint64(_GAMMA))
+            j = i * np.uint64(self.num_shards) + np.uint64(self.shard)
+            h = _splitmix64_np(np.uint64(self._key) + j * np.uint64(_GAMMA))
         position = np.uint64(self._base) + h % np.uint64(self._size)
         index = (position * np.uint64(self._stride) + np.uint64(self._offset)) % np.uint64(
             self._space

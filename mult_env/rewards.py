@@ -19,7 +19,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from mult_env.parsers import (
     _ANSWER_RE,
-    _CANONICAL_RE,
     MAX_ANSWER_CHARS,
     AnswerParser,
     Parser,
@@ -230,67 +229,57 @@ _COLUMN_SETTERS = tuple(ScoreColumns.__dict__[name].__set__ for name in _FIELDS)
 _UNSET = object()
 _EMPTY_ROW: _Row = (0.0, 0.0, 0.0, False, False, 0, 0, None, "")
 
-
-_AnswerFacts = tuple[str, int, tuple[str, ...], _Row]
+_AnswerFacts = tuple[str, int, _Row]
 
 
 def _answer_facts(answer: int) -> _AnswerFacts:
-    """What the inline scoring route needs about one answer, computed once per answer.
-
-    Its decimal string and length, and the exact texts: ``The answer is D.`` and ``D`` for
-    ``D = str(answer)``, which the ``answer`` parser accepts (canonical shape, within the
-    length limit) with value ``answer``, so their row is :data:`exact_row` without parsing.
-    Only for a non-negative plain ``int`` answer (no texts otherwise).
-    """
+    """What the inline scoring route needs about an ``int`` answer, computed once per answer:
+    its decimal string, that string's length, and the row of an exact answer."""
     want = str(answer)
     n = len(want)
-    if type(answer) is not int or answer < 0:
-        return want, n, (), _EMPTY_ROW
-    row: _Row = (1.0, 1.0, 0.0, True, True, n, n, answer, "ok")
-    if n + 15 <= MAX_ANSWER_CHARS:  # len("The answer is D.") = n + 15
-        return want, n, (f"The answer is {want}.", want), row
-    return want, n, ((want,) if n <= MAX_ANSWER_CHARS else ()), row
+    return want, n, (1.0, 1.0, 0.0, True, True, n, n, answer, "ok")
+
+
+def _read_row(digits: str, facts: _AnswerFacts, shaped: bool) -> _Row:
+    """The row of a completion the ``answer`` parser accepts, ``digits`` being its group 1."""
+    want, n, exact_row = facts
+    if digits == want:
+        return exact_row
+    if "," in digits:
+        digits = digits.replace(",", "")  # now canonical: str(int(digits)) == digits
+        if digits == want:
+            return exact_row
+    k = 0
+    if len(digits) == n:
+        while digits[k] == want[k]:  # ends: same length, and digits != want
+            k += 1
+    correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
+    return (correctness, correctness, 0.0, False, True, k, n, int(digits), "ok")
 
 
 def _inline_row(text: str, facts: _AnswerFacts, shaped: bool, bad_format: float) -> _Row:
     """The row of ``text`` (assistant prefix + completion) by the inline route: the built-in
     ``answer`` parser's steps and the ``shaped`` (else ``binary``) reward, computed directly.
 
-    * the parser's steps, minus the call: strip, then (the commonest completion) equality
-      with the exact answer written as ``The answer is D.`` or ``D``, which the parser accepts
-      with value D (see :func:`_answer_facts`); else the length limit, the canonical shape
-      ``[The answer is ]D[.]`` (``parsers._CANONICAL_RE``, cheaper than the full regex), the
-      full regex, and for what neither matches the parser's rejection reason; a read value
-      is always well-formed, a rejected text never;
+    * the parser's steps, minus the call and the :class:`ParseResult`: strip, the length
+      limit, ``_ANSWER_RE``, and for what it rejects the parser's rejection reason; a read
+      value is always well-formed, a rejected text never;
     * correctness and leading digits are then string comparisons of the value's canonical
-      digits with the answer's, the shaped credit is the expression of :func:`shaped_reward`,
-      and an unparsed value earns 0.0 from both rewards and 0 digits, exactly as those
-      functions return for ``None``.
+      digits with the answer's (:func:`_read_row`), the shaped credit is the expression of
+      :func:`shaped_reward`, and an unparsed value earns 0.0 from both rewards and 0 digits,
+      exactly as those functions return for ``None``.
     """
-    want, n, exact_texts, exact_row = facts
     got = text.strip()
-    if got in exact_texts:
-        return exact_row
-    if len(got) > MAX_ANSWER_CHARS:
-        return (0.0 + bad_format, 0.0, bad_format, False, False, 0, n, None, "too long")
-    canonical = _CANONICAL_RE.fullmatch(got)
-    if canonical:
-        got = canonical[1]
-    else:
-        match = _ANSWER_RE.fullmatch(got)
-        if match is None:
-            reason = _rejection_reason(got)
-            return (0.0 + bad_format, 0.0, bad_format, False, False, 0, n, None, reason)
-        got = match[1].replace(",", "")  # canonical digits: no leading zeros
-    value = int(got)
-    if got == want:
-        return (1.0, 1.0, 0.0, True, True, n, n, value, "ok")
-    k = 0
-    if len(got) == n:
-        while got[k] == want[k]:  # ends: same length, and got != want
-            k += 1
-    correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
-    return (correctness, correctness, 0.0, False, True, k, n, value, "ok")
+    match = _ANSWER_RE.fullmatch(got) if len(got) <= MAX_ANSWER_CHARS else None
+    if match is None:
+        return _rejected_row(got, facts[1], bad_format)
+    return _read_row(match[1], facts, shaped)
+
+
+def _rejected_row(text: str, n: int, bad_format: float) -> _Row:
+    """The row of a stripped completion the ``answer`` parser rejects (``n``: answer digits)."""
+    reason = "too long" if len(text) > MAX_ANSWER_CHARS else _rejection_reason(text)
+    return (0.0 + bad_format, 0.0, bad_format, False, False, 0, n, None, reason)
 
 
 class Scorer:
@@ -406,7 +395,7 @@ class Scorer:
 
     def _score_one(self, completion: str, answer: int) -> _Row:
         """:meth:`_score_row` of one completion, by :func:`_inline_row` where it applies."""
-        if type(completion) is str and self._fast():
+        if type(completion) is str and type(answer) is int and self._fast():
             return _inline_row(
                 self.assistant_prefix + completion,
                 _answer_facts(answer),
@@ -415,37 +404,80 @@ class Scorer:
             )
         return self._score_row(completion, answer)
 
-    def _score_rows(self, completions: Iterable[str], problems: Iterable[Problem]) -> list[_Row]:
+    def _score_rows(self, completions: Sequence[str], problems: Iterable[Problem]) -> list[_Row]:
         """:meth:`_score_one` of each completion against its problem's answer.
 
         With the built-in ``answer`` parser and the built-in ``shaped`` or ``binary`` reward
-        (the defaults) every ``str`` completion takes :func:`_inline_row`, with the facts of
-        each answer computed once per run of equal answers; anything else goes through the
-        general :meth:`_score_row`. Both routes give identical rows;
-        ``tests/test_fast_paths.py`` asserts it.
+        (the defaults) every ``str`` completion takes the inline route (:func:`_inline_row`,
+        written out in the loop), with the facts of each answer computed once per run of
+        equal problems; anything else goes through the general :meth:`_score_row`. Both
+        routes give identical rows; ``tests/test_fast_paths.py`` asserts it.
         """
-        fast = self._fast()
-        shaped = self.reward is shaped_reward
+        if not self._fast():
+            return [
+                self._score_row(c, p.answer) for c, p in zip(completions, problems, strict=False)
+            ]
+        if not isinstance(completions, list | tuple):
+            completions = list(completions)  # read twice below
         prefix = self.assistant_prefix
+        try:
+            texts = list(
+                map(str.strip, map(prefix.__add__, completions) if prefix else completions)
+            )
+        except TypeError:  # a non-str completion: the general path raises the clear error
+            return [
+                self._score_row(c, p.answer) for c, p in zip(completions, problems, strict=False)
+            ]
+        shaped = self.reward is shaped_reward
         bad_format = -self.format_coef
+        fullmatch = _ANSWER_RE.fullmatch
         rows: list[_Row] = []
         append = rows.append
-        last_answer: object = _UNSET
-        facts: _AnswerFacts = ("", 0, (), _EMPTY_ROW)
         last_problem: object = _UNSET  # not None: a None problem must fail like score() does
+        facts: _AnswerFacts = ("", 0, _EMPTY_ROW)
+        want: str | None = None
+        n = 0
+        exact_row = _EMPTY_ROW
+        exact_texts: tuple[str, ...] = ()
         answer = 0
-        for completion, problem in zip(completions, problems, strict=False):
+        # The steps of _inline_row, with the two commonest outcomes (an exact answer, a plain
+        # same-kind number) written out: a call per item costs as much as a regex match.
+        for text, completion, problem in zip(texts, completions, problems, strict=False):
             if problem is not last_problem:  # a GRPO batch repeats each Problem object
                 last_problem, answer = problem, problem.answer
-                if answer is not last_answer and (
-                    answer != last_answer or type(answer) is not type(last_answer)
-                ):  # a new answer (equal products of different problems are new int objects)
-                    last_answer = answer
+                if type(answer) is int:
                     facts = _answer_facts(answer)
-            if fast and type(completion) is str:
-                append(_inline_row(prefix + completion, facts, shaped, bad_format))
-            else:  # also raises the TypeError for a non-str completion
+                    want, n, exact_row = facts
+                    # the commonest completions, which _ANSWER_RE reads as the answer
+                    # (within the length limit), which _ANSWER_RE reads as the answer
+                    exact_texts = (
+                        (f"The answer is {want}.", want)
+                        if answer >= 0 and n <= MAX_ANSWER_CHARS - 15
+                        else ()
+                    )
+                else:  # rejections score alike; a read value takes the general path
+                    want, n, exact_texts = None, len(str(answer)), ()
+            if text in exact_texts:
+                append(exact_row)
+                continue
+            match = fullmatch(text) if len(text) <= MAX_ANSWER_CHARS else None
+            if match is None:
+                append(_rejected_row(text, n, bad_format))
+                continue
+            digits = match[1]
+            if digits == want:
+                append(exact_row)
+            elif want is None:
                 append(self._score_row(completion, answer))
+            elif "," in digits:
+                append(_read_row(digits, facts, shaped))
+            else:  # _read_row of a canonical number that is not the answer
+                k = 0
+                if len(digits) == n:
+                    while digits[k] == want[k]:
+                        k += 1
+                correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
+                append((correctness, correctness, 0.0, False, True, k, n, int(digits), "ok"))
         return rows
 
     def __repr__(self) -> str:

@@ -96,6 +96,8 @@ PROBLEMS = [
     Problem(1234, 5678),  # 7006652
     Problem(99999, 99999),
     Problem(-3, 4),  # a negative answer cannot come from a ProblemSet, but Problem allows it
+    Problem(10**77 + 7, 10**69 + 3),  # 147 digits: "The answer is A." is over the length limit
+    Problem(10**80 + 7, 10**79 + 3),  # 160 digits: "A" alone is at the limit
 ]
 
 
@@ -414,6 +416,45 @@ def test_env_episodes_equal_reference() -> None:
         same(step_info, {**ref_to_dict(want), "problem": problem})
         same(reward, want.total)
         assert terminated is True and truncated is False
+
+
+@pytest.mark.parametrize("difficulty", ["medium", (4, 5), (5, 5)])
+def test_reset_lookahead_draws_what_the_generator_says(difficulty: str | tuple[int, int]) -> None:
+    """reset's lookahead (medium and 4x5: vectorised; 5x5: not) picks exactly item
+    ``integers(0, 2**62)`` of a twin generator, across rebuilds, draws from ``np_random``
+    between episodes, reseeding, seeding every episode and a replaced generator."""
+    env = MultiplicationEnv(difficulty=difficulty, problem_seed=3)
+    twin = np.random.default_rng(5)
+    env.reset(seed=5)
+    twin.integers(0, 1 << 62)
+
+    def check(info: dict[str, object]) -> None:
+        index = int(twin.integers(0, 1 << 62))
+        assert info["index"] == index
+        same(info["problem"], env.problems._problem_at(env.problems._position(index)))
+
+    for episode in range(700):  # more than two lookaheads
+        if episode % 97 == 5:  # someone else draws from the env's generator
+            assert int(env.np_random.integers(0, 1000)) == int(twin.integers(0, 1000))
+        if episode == 400:
+            env.reset(seed=6)
+            twin = np.random.default_rng(6)
+            twin.integers(0, 1 << 62)
+        if 500 <= episode < 520:  # seeding every episode
+            _, info = env.reset(seed=episode)
+            twin = np.random.default_rng(episode)
+        else:
+            _, info = env.reset()
+        check(info)
+        env.step("1")
+        if episode == 300:  # the lookahead is in use where it applies
+            assert bool(env._ahead) == env.problems._vectorised
+    env.np_random = np.random.default_rng(99)
+    twin = np.random.default_rng(99)
+    for _ in range(10):
+        check(env.reset()[1])
+    assert len(env._ahead) <= 256
+    assert env.np_random.bit_generator.state == twin.bit_generator.state
 
 
 def test_prompt_template_follows_a_replaced_instruction(monkeypatch: pytest.MonkeyPatch) -> None:
