@@ -28,7 +28,9 @@ reset + step
     reasoning-gym ``entry = dataset[i]`` then ``score_answer(extract_answer(c), entry)``
     against ``env.reset()`` then ``env.step(c)`` of :class:`MultiplicationEnv`, unwrapped and
     through ``gym.make`` (its wrappers). Ours also renders the few-shot prompt (7 chat
-    messages and the plain-text transcript) and returns the info dicts.
+    messages and the plain-text transcript) and returns the info dicts. A reference row runs
+    a flat, minimal env that does only the required work (:class:`_FloorEnv`): the floor of
+    any pure-Python env with this interface.
 
 Run::
 
@@ -230,6 +232,66 @@ def _bare_loop(texts: Sequence[str], answers: Sequence[int]) -> None:
         out.append(SHAPED_MAX_PARTIAL * k / len(want))
 
 
+class _FloorEnv(gym.Env[str, str]):
+    """The floor of a pure-Python env that does what issue 2 item 6 asks, for reference.
+
+    Written flat, with none of :class:`MultiplicationEnv`'s structure or checks: ``reset``
+    takes one raw draw, looks its problem up in the env's lookahead (the cheapest exact
+    draw there is), and renders the few-shot prompt (text and 7 fresh chat messages, as
+    Gymnasium asks for new data per call); ``step`` strips, runs the answer regex and the
+    shaped rule, and returns the required info (parsed, correct, format_ok and the reward
+    components), without a rejection reason, the parsed ``int``, argument checks or episode
+    bookkeeping. Its problems are the real env's, so its completions fit.
+    """
+
+    def __init__(self, env: MultiplicationEnv) -> None:
+        from mult_env.parsers import _ANSWER_RE
+
+        self._env = env
+        template = env._template
+        assert template.parts is not None
+        self._parts = (template.head, template.tail, *template.parts)
+        self._prior = template.prior
+        self._fullmatch = _ANSWER_RE.fullmatch
+        self._problem = Problem(0, 0)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._env.np_random = self.np_random  # the env's lookahead follows this generator
+        _, problem = self._env._draw()
+        head, tail, p0, p1, p2 = self._parts
+        question = f"{p0}{problem.a}{p1}{problem.b}{p2}"
+        messages = list(map(dict.copy, self._prior))
+        messages.append({"role": "user", "content": question})
+        self._problem = problem
+        return head + question + tail, {"messages": messages, "problem": problem}
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        problem = self._problem
+        want = str(problem.a * problem.b)
+        n = len(want)
+        match = self._fullmatch(action.strip())
+        if match is None:
+            info = {"total": -0.1, "correctness": 0.0, "format_penalty": -0.1, "correct": False}
+            info |= {"format_ok": False, "digits_matched": 0, "parsed": None, "problem": problem}
+            return "", -0.1, True, False, info
+        digits = match[1].replace(",", "")
+        k = 0
+        if digits == want:
+            credit, k = 1.0, n
+        else:
+            if len(digits) == n:
+                while digits[k] == want[k]:
+                    k += 1
+            credit = SHAPED_MAX_PARTIAL * k / n
+        info = {"total": credit, "correctness": credit, "format_penalty": 0.0}
+        info |= {"correct": k == n, "format_ok": True, "digits_matched": k, "parsed": digits}
+        info["problem"] = problem
+        return "", credit, True, False, info
+
+
 def run(
     rounds: int = 7,
     problems: int = 20_000,
@@ -283,6 +345,7 @@ def run(
     step_peer_texts = [peer_completion(t) for t in answer_texts(step_entries_answers, seed + 1)]
     made.reset(seed=seed)
     made.step(env_texts[0])  # the passive env checker's one-off checks, outside the timing
+    floor_env = _FloorEnv(MultiplicationEnv(difficulty="medium", problem_seed=seed))
 
     def peer_generate() -> None:
         for i in range(problems):
@@ -440,11 +503,24 @@ def run(
             peer_reset_step,
             ours_reset_step(made),
         ),
+        (
+            Row(
+                "env_floor",
+                "reset + step, flat minimal env (reference)",
+                "required work only, written flat",
+                peer_rs,
+                episodes,
+                None,
+            ),
+            peer_reset_step,
+            ours_reset_step(floor_env),
+        ),
     ]
     # reseeding puts the env back at the start of the problem sequence its completions match
     prepare: dict[str, Callable[[], object]] = {
         "env_unwrapped": lambda: env.reset(seed=seed),
         "env_gym_make": lambda: made.reset(seed=seed),
+        "env_floor": lambda: floor_env.reset(seed=seed),
     }
     for r in range(rounds):
         for row, peer, ours in plan:

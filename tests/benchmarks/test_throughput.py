@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("reasoning_gym")
 
 from benchmarks import throughput
-from mult_env import Problem, Scorer
+from mult_env import MultiplicationEnv, Problem, Scorer
 
 pytestmark = pytest.mark.slow  # each run calibrates timers for seconds; CI runs it
 
@@ -27,6 +27,7 @@ ROW_KEYS = [
     "floor",
     "env_unwrapped",
     "env_gym_make",
+    "env_floor",
 ]
 
 
@@ -110,3 +111,25 @@ def test_bad_sizes_are_rejected() -> None:
         throughput.run(rounds=0)
     with pytest.raises(ValueError, match="at least group_size"):
         throughput.run(rounds=1, completions=3, group_size=4)
+
+
+def test_floor_env_does_the_required_work_like_the_env() -> None:
+    """The flat reference env draws the env's problems and scores like it, field for field."""
+    env = MultiplicationEnv(problem_seed=4)
+    floor = throughput._FloorEnv(MultiplicationEnv(problem_seed=4))
+    env.reset(seed=9)
+    floor.reset(seed=9)
+    for episode in range(600):  # past a lookahead rebuild
+        obs, info = env.reset()
+        floor_obs, floor_info = floor.reset()
+        assert floor_obs == obs
+        assert floor_info == {"messages": info["messages"], "problem": info["problem"]}
+        kinds = list(throughput.COMPLETION_MIX)
+        text = throughput.answer_text(
+            kinds[episode % len(kinds)], info["problem"].answer, random.Random(episode)
+        )
+        completion = throughput.ours_completion(text)
+        _, reward, *_, step_info = env.step(completion)
+        _, floor_reward, *_, floor_step_info = floor.step(completion)
+        assert floor_reward == reward
+        assert floor_step_info == {k: step_info[k] for k in floor_step_info}
