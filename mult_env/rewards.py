@@ -229,51 +229,53 @@ _COLUMN_SETTERS = tuple(ScoreColumns.__dict__[name].__set__ for name in _FIELDS)
 _UNSET = object()
 _EMPTY_ROW: _Row = (0.0, 0.0, 0.0, False, False, 0, 0, None, "")
 
-_AnswerFacts = tuple[str, int, _Row]
+_AnswerFacts = tuple[str, int, _Row, tuple[str, ...]]
 
 
 def _answer_facts(answer: int) -> _AnswerFacts:
-    """What the inline scoring route needs about an ``int`` answer, computed once per answer:
-    its decimal string, that string's length, and the row of an exact answer."""
+    """What the inline scoring route needs about an ``int`` answer ``A``, computed once per
+    answer: ``str(A)``, its length, the row of an exact answer, and the commonest exact
+    completions, ``The answer is A.`` and ``A``, which the ``answer`` parser reads as ``A``
+    (when ``A >= 0`` and they are within its length limit), so that they need no regex."""
     want = str(answer)
     n = len(want)
-    return want, n, (1.0, 1.0, 0.0, True, True, n, n, answer, "ok")
-
-
-def _read_row(digits: str, facts: _AnswerFacts, shaped: bool) -> _Row:
-    """The row of a completion the ``answer`` parser accepts, ``digits`` being its group 1."""
-    want, n, exact_row = facts
-    if digits == want:
-        return exact_row
-    if "," in digits:
-        digits = digits.replace(",", "")  # now canonical: str(int(digits)) == digits
-        if digits == want:
-            return exact_row
-    k = 0
-    if len(digits) == n:
-        while digits[k] == want[k]:  # ends: same length, and digits != want
-            k += 1
-    correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
-    return (correctness, correctness, 0.0, False, True, k, n, int(digits), "ok")
+    exact = (1.0, 1.0, 0.0, True, True, n, n, answer, "ok")
+    if answer < 0 or n > MAX_ANSWER_CHARS - 15:  # len("The answer is A.") = n + 15
+        return want, n, exact, ()
+    return want, n, exact, (f"The answer is {want}.", want)
 
 
 def _inline_row(text: str, facts: _AnswerFacts, shaped: bool, bad_format: float) -> _Row:
     """The row of ``text`` (assistant prefix + completion) by the inline route: the built-in
     ``answer`` parser's steps and the ``shaped`` (else ``binary``) reward, computed directly.
 
-    * the parser's steps, minus the call and the :class:`ParseResult`: strip, the length
-      limit, ``_ANSWER_RE``, and for what it rejects the parser's rejection reason; a read
-      value is always well-formed, a rejected text never;
+    * the parser's steps, minus the call and the :class:`ParseResult`: strip, then (the
+      commonest completions) equality with the exact texts of :func:`_answer_facts`, else
+      the length limit, ``_ANSWER_RE``, and for what it rejects the parser's rejection
+      reason; a read value is always well-formed, a rejected text never;
     * correctness and leading digits are then string comparisons of the value's canonical
-      digits with the answer's (:func:`_read_row`), the shaped credit is the expression of
+      digits with the answer's, the shaped credit is the expression of
       :func:`shaped_reward`, and an unparsed value earns 0.0 from both rewards and 0 digits,
       exactly as those functions return for ``None``.
     """
+    want, n, exact_row, exact_texts = facts
     got = text.strip()
+    if got in exact_texts:
+        return exact_row
     match = _ANSWER_RE.fullmatch(got) if len(got) <= MAX_ANSWER_CHARS else None
     if match is None:
-        return _rejected_row(got, facts[1], bad_format)
-    return _read_row(match[1], facts, shaped)
+        return _rejected_row(got, n, bad_format)
+    digits = match[1]
+    if "," in digits:
+        digits = digits.replace(",", "")  # now canonical: str(int(digits)) == digits
+    if digits == want:
+        return exact_row
+    k = 0
+    if len(digits) == n:
+        while digits[k] == want[k]:  # ends: same length, and digits != want
+            k += 1
+    correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
+    return (correctness, correctness, 0.0, False, True, k, n, int(digits), "ok")
 
 
 def _rejected_row(text: str, n: int, bad_format: float) -> _Row:
@@ -434,7 +436,7 @@ class Scorer:
         rows: list[_Row] = []
         append = rows.append
         last_problem: object = _UNSET  # not None: a None problem must fail like score() does
-        facts: _AnswerFacts = ("", 0, _EMPTY_ROW)
+        facts: _AnswerFacts = ("", 0, _EMPTY_ROW, ())
         want: str | None = None
         n = 0
         exact_row = _EMPTY_ROW
@@ -447,14 +449,7 @@ class Scorer:
                 last_problem, answer = problem, problem.answer
                 if type(answer) is int:
                     facts = _answer_facts(answer)
-                    want, n, exact_row = facts
-                    # the commonest completions, which _ANSWER_RE reads as the answer
-                    # (within the length limit), which _ANSWER_RE reads as the answer
-                    exact_texts = (
-                        (f"The answer is {want}.", want)
-                        if answer >= 0 and n <= MAX_ANSWER_CHARS - 15
-                        else ()
-                    )
+                    want, n, exact_row, exact_texts = facts
                 else:  # rejections score alike; a read value takes the general path
                     want, n, exact_texts = None, len(str(answer)), ()
             if text in exact_texts:
@@ -470,8 +465,8 @@ class Scorer:
             elif want is None:
                 append(self._score_row(completion, answer))
             elif "," in digits:
-                append(_read_row(digits, facts, shaped))
-            else:  # _read_row of a canonical number that is not the answer
+                append(_inline_row(text, facts, shaped, bad_format))
+            else:  # as in _inline_row, for a plain number that is not the answer
                 k = 0
                 if len(digits) == n:
                     while digits[k] == want[k]:
