@@ -147,7 +147,9 @@ class MultiplicationEnv(gym.Env[str, str]):
 
     ``reset`` draws a problem index from ``self.np_random`` and takes that item of
     ``ProblemSet(difficulty, problem_seed, split)``; ``options={"index": i}`` picks item ``i``
-    and ``options={"problem": (a, b)}`` a given problem.
+    and ``options={"problem": (a, b)}`` a given problem. (With a PCG64 generator the problems
+    of the next draws are computed ahead in one vectorised pass; which problem a draw gives,
+    and the generator's state, are exactly as without it.)
 
     ## Episode End
 

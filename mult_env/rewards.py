@@ -442,8 +442,9 @@ class Scorer:
         exact_row = _EMPTY_ROW
         exact_texts: tuple[str, ...] = ()
         answer = 0
-        # The steps of _inline_row, with the two commonest outcomes (an exact answer, a plain
-        # same-kind number) written out: a call per item costs as much as a regex match.
+        # The steps of _inline_row, with its commonest outcomes (an exact text, a read value
+        # that is the answer or a plain number that is not) written out: a call per item
+        # would cost about as much as the regex match.
         for text, completion, problem in zip(texts, completions, problems, strict=False):
             if problem is not last_problem:  # a GRPO batch repeats each Problem object
                 last_problem, answer = problem, problem.answer
