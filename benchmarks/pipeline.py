@@ -8,7 +8,7 @@ requests for batch n+1 are submitted (from the weights *before* update n) just b
 corrects for that; ``tinker/staleness`` and ``optim/kl_sample_train_*`` in the metrics show it).
 
 This benchmark runs the same small RL loop (group-centred advantages of the ``mult_env`` shaped
-reward) both ways on :mod:`tests.trainers.fake_tinker` with injected service latency, so the
+reward) both ways on :mod:`trainers.fake_tinker` with injected service latency, so the
 numbers isolate the scheduling effect from model compute. Run from the repository root::
 
     python -m benchmarks.pipeline                       # defaults: the numbers in docs/tinker.md
@@ -129,7 +129,7 @@ def run_real_loop(
 
     import tinker
 
-    from tests.trainers import fake_tinker
+    from trainers import fake_tinker
     from trainers import train
     from trainers.config import parse_args
 
@@ -191,7 +191,7 @@ def _fake_backend(latency: Any) -> tuple[Any, Any]:
 
     import tinker
 
-    from tests.trainers import fake_tinker
+    from trainers import fake_tinker
     from trainers import tinker_backend
 
     world = fake_tinker.FakeTinker(latency=latency)
@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ref-latency", type=float, default=0.2, help="s per compute_logprobs")
     args = parser.parse_args(argv)
 
-    from tests.trainers.fake_tinker import Latency
+    from trainers.fake_tinker import Latency
 
     latency = Latency(
         sample=args.sample_latency,

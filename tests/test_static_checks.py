@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -27,3 +28,13 @@ def test_ruff_lint_and_format() -> None:
 def test_mypy_strict_on_the_library() -> None:
     pytest.importorskip("mypy")
     _run(sys.executable, "-m", "mypy")  # files and strictness from pyproject.toml
+
+
+def test_nothing_outside_tests_imports_tests() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for top in ("mult_env", "mult_env_v1", "trainers", "benchmarks")
+        for path in (ROOT / top).rglob("*.py")
+        if re.search(r"^\s*(from|import) tests\b", path.read_text(), re.MULTILINE)
+    ]
+    assert offenders == []

@@ -12,10 +12,7 @@ import pytest
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The fake Tinker service; at teardown no future may be left pending or never waited on."""
     pytest.importorskip("tinker")
-    try:
-        from tests.trainers import fake_tinker as ft
-    except ImportError:  # pragma: no cover - depends on how pytest was started
-        import fake_tinker as ft  # type: ignore[no-redef]
+    from trainers import fake_tinker as ft
 
     fake = ft.install(monkeypatch)
     try:

@@ -20,10 +20,7 @@ pytest.importorskip("tinker")
 from benchmarks import baselines
 from mult_env import viability
 
-try:
-    from tests.trainers import fake_tinker as ft
-except ImportError:  # pragma: no cover - depends on how pytest was started
-    import fake_tinker as ft  # type: ignore[no-redef]
+from trainers import fake_tinker as ft
 
 QUESTION = re.compile(r"What is (\d+) \* (\d+)\?")
 

@@ -10,10 +10,7 @@ pytest.importorskip("tinker")
 
 from benchmarks import pipeline
 
-try:
-    from tests.trainers import fake_tinker as ft
-except ImportError:  # pragma: no cover - depends on how pytest was started
-    import fake_tinker as ft  # type: ignore[no-redef]
+from trainers import fake_tinker as ft
 
 pytestmark = pytest.mark.slow  # injected latencies of seconds; CI runs them
 

@@ -1,6 +1,6 @@
 """The Tinker backend against the in-process fake SDK (no network), plus one live test.
 
-The fake (``fake_tinker.py``) runs a tiny real model behind the real ``tinker`` types and raises
+The fake (``trainers/fake_tinker.py``) runs a tiny real model behind the real ``tinker`` types and raises
 ``ContractViolation`` on any request the service would reject or mis-train on, so these tests
 fail when the datum layout, the logprobs, the futures or the call order are wrong.
 """
@@ -28,10 +28,7 @@ from trainers.renderers import (
     renderer_name_for_model,
 )
 
-try:  # pytest's rootdir-relative import when tests/ is a package, plain otherwise
-    from tests.trainers import fake_tinker as ft
-except ImportError:  # pragma: no cover - depends on how pytest was started
-    import fake_tinker as ft  # type: ignore[no-redef]
+from trainers import fake_tinker as ft
 
 MODEL = "Qwen/Qwen3-4B-Instruct-2507"
 QUESTION = "What is 847 * 293? Reply with only the final answer."
