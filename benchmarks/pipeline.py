@@ -129,8 +129,7 @@ def run_real_loop(
 
     import tinker
 
-    from trainers import fake_tinker
-    from trainers import train
+    from trainers import fake_tinker, train
     from trainers.config import parse_args
 
     world = fake_tinker.FakeTinker(latency=latency)
@@ -191,8 +190,7 @@ def _fake_backend(latency: Any) -> tuple[Any, Any]:
 
     import tinker
 
-    from trainers import fake_tinker
-    from trainers import tinker_backend
+    from trainers import fake_tinker, tinker_backend
 
     world = fake_tinker.FakeTinker(latency=latency)
     os.environ.setdefault("TINKER_API_KEY", "tml-fake-benchmark")

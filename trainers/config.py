@@ -21,7 +21,6 @@ import dataclasses
 import inspect
 import itertools
 import json
-import re
 import types
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -163,13 +162,9 @@ class TrainConfig:
         """The difficulty as exact operand digit counts ``(digits_a, digits_b)``."""
         from mult_env import resolve_difficulty
 
-        text = self.difficulty.strip().lower()
-        match = re.fullmatch(r"\(?\s*(\d+)\s*[x,*]\s*(\d+)\s*\)?", text)
         try:
-            if match:
-                return resolve_difficulty((int(match[1]), int(match[2])))
-            return resolve_difficulty(text)
-        except (ValueError, TypeError, KeyError) as exc:
+            return resolve_difficulty(self.difficulty)
+        except ValueError as exc:
             raise ConfigError(f"bad difficulty {self.difficulty!r}: {exc}") from None
 
     def model_short_name(self) -> str:

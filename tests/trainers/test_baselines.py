@@ -19,7 +19,6 @@ pytest.importorskip("tinker")
 
 from benchmarks import baselines
 from mult_env import viability
-
 from trainers import fake_tinker as ft
 
 QUESTION = re.compile(r"What is (\d+) \* (\d+)\?")

@@ -9,7 +9,6 @@ import pytest
 pytest.importorskip("tinker")
 
 from benchmarks import pipeline
-
 from trainers import fake_tinker as ft
 
 pytestmark = pytest.mark.slow  # injected latencies of seconds; CI runs them

@@ -1,7 +1,7 @@
 """The Tinker backend against the in-process fake SDK (no network), plus one live test.
 
-The fake (``trainers/fake_tinker.py``) runs a tiny real model behind the real ``tinker`` types and raises
-``ContractViolation`` on any request the service would reject or mis-train on, so these tests
+The fake (``trainers/fake_tinker.py``) runs a tiny real model behind the real ``tinker`` types and
+raises ``ContractViolation`` on any request the service would reject or mis-train on, so these tests
 fail when the datum layout, the logprobs, the futures or the call order are wrong.
 """
 
@@ -18,6 +18,7 @@ import pytest
 import tinker
 import tinker.auth
 
+from trainers import fake_tinker as ft
 from trainers import tinker_backend as tb
 from trainers.backend import Backend, PromptSpec, Sample
 from trainers.renderers import (
@@ -27,8 +28,6 @@ from trainers.renderers import (
     get_renderer,
     renderer_name_for_model,
 )
-
-from trainers import fake_tinker as ft
 
 MODEL = "Qwen/Qwen3-4B-Instruct-2507"
 QUESTION = "What is 847 * 293? Reply with only the final answer."
