@@ -255,6 +255,9 @@ def _run_ours(work: Work, seed: int, tmp: str) -> dict[str, Any]:
         n = work.problems_per_step * work.group_size
         tokens = round(metrics["env/all/ac_tokens_per_turn"] * n)
         steps.append(_step_record(metrics["time/sample"], total, cpu, n, tokens))
+        steps[-1].update(
+            reward_mean=metrics["env/all/reward/total"], format_rate=metrics["env/all/format"]
+        )
         elapsed += total
     after = heldout_accuracy(backend.model, tokenizer, test_prompts, test, work)
     return {"heldout_before": before, "heldout_after": after, "steps": steps}
@@ -355,6 +358,14 @@ def _run_trl(work: Work, seed: int, tmp: str) -> dict[str, Any]:
             if _done(sum(s["step_s"] for s in steps), len(steps), work):
                 control.should_training_stop = True
 
+        def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            logs = kwargs.get("logs") or {}
+            if steps and "reward" in logs:  # the step just ended (logging_steps=1)
+                steps[-1].update(
+                    reward_mean=float(logs["reward"]),
+                    format_rate=float(logs.get("mult_env/format_rate", float("nan"))),
+                )
+
     trainer = Timed(
         model=model,
         reward_funcs=reward_funcs(("correctness", "format"), parser="answer", reward="shaped"),
@@ -377,8 +388,14 @@ def run_side(side: str, work: Work, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"vs_trl-{side}-") as tmp:
         record = (_run_ours if side == "ours" else _run_trl)(work, seed, tmp)
+    import torch
+
     record.update(
-        side=side, seed=seed, device=work.resolved_device(), wall_s=time.perf_counter() - t0
+        side=side,
+        seed=seed,
+        device=work.resolved_device(),
+        torch_threads=torch.get_num_threads(),
+        wall_s=time.perf_counter() - t0,
     )
     return record
 
@@ -413,6 +430,7 @@ METRICS = (
     ("samples_per_cpu_s", "samples / CPU-second"),
     ("peak_rss_mib", "peak RSS, MiB"),
     ("steps", "steps in the budget"),
+    ("train_s", "training time, s"),
     ("heldout_before", "held-out accuracy before"),
     ("heldout_after", "held-out accuracy after"),
     ("heldout_gain", "held-out gain"),

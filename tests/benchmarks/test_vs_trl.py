@@ -86,7 +86,7 @@ def test_both_trainers_run_and_the_json_has_the_issue_keys(
         step = run["steps"][0]
         assert step["samples"] == 32 and 0 < step["completion_tokens"] <= 32 * 4
         assert 0 <= step["sample_s"] <= step["step_s"] and step["peak_rss_mib"] > 0
-        assert step["cpu_s"] > 0
+        assert step["cpu_s"] > 0 and 0 <= step["format_rate"] <= 1
     assert data["work"]["device"] == "auto" and data["machine_before"]["cpus"]
 
 
