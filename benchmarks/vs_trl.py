@@ -570,7 +570,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not seeds or not sides or any(s not in SIDES for s in sides):
         raise SystemExit(f"--seeds needs at least one seed and --sides a subset of {SIDES}")
     machine_before = _machine()
+    command = "python -m benchmarks.vs_trl " + " ".join(sys.argv[1:] if argv is None else argv)
     records: list[dict[str, Any]] = []
+
+    def write(final: bool) -> dict[str, Any]:
+        summary = summarize(records)
+        if args.json:  # rewritten after every child: an interrupted run keeps what it measured
+            result = {
+                **summary,
+                "complete": final,
+                "work": asdict(work),
+                "seeds": seeds,
+                "command": command,
+                "machine_before": machine_before,
+                "machine_after": _machine(),
+                "runs": records,
+            }
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            tmp_json = Path(f"{args.json}.tmp")
+            tmp_json.write_text(json.dumps(result, indent=1))
+            os.replace(tmp_json, args.json)
+        return summary
+
     with tempfile.TemporaryDirectory(prefix="vs_trl-") as tmp:
         for i, seed in enumerate(seeds):
             for side in sides if i % 2 == 0 else sides[::-1]:
@@ -587,21 +608,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
                 records.append(record)
-    summary = summarize(records)
-    print(markdown_table(summary))
-    if args.json:
-        result = {
-            **{k: v for k, v in summary.items()},
-            "work": asdict(work),
-            "seeds": seeds,
-            "command": "python -m benchmarks.vs_trl "
-            + " ".join(argv if argv is not None else sys.argv[1:]),
-            "machine_before": machine_before,
-            "machine_after": _machine(),
-            "runs": records,
-        }
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1))
+                write(final=False)
+    print(markdown_table(write(final=True)))
     return 0
 
 
