@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from mult_env.curriculum import Curriculum, make_curriculum
 from mult_env.parsers import Parser
 from mult_env.problems import Difficulty, Problem, ProblemSet, Split, _problem
 from mult_env.prompts import PromptStyle, _Template, render_text
@@ -149,7 +150,19 @@ class MultiplicationEnv(gym.Env[str, str]):
     ``ProblemSet(difficulty, problem_seed, split)``; ``options={"index": i}`` picks item ``i``
     and ``options={"problem": (a, b)}`` a given problem. (With a PCG64 generator the problems
     of the next draws are computed ahead in one vectorised pass; which problem a draw gives,
-    and the generator's state, are exactly as without it.)
+    and the generator's state, are exactly as without it.) ``info["difficulty"]`` is the
+    problem's ``(digits_a, digits_b)``.
+
+    ## Curriculum
+
+    ``curriculum=`` (a :class:`mult_env.curriculum.Curriculum`, ``"viability"``, a ladder
+    such as ``"1x1,2x1,2x2"`` or a mapping of its arguments; see
+    :func:`mult_env.curriculum.make_curriculum`) replaces the fixed ``difficulty``: each
+    ``reset`` draws the difficulty with ``curriculum.choose(self.np_random)`` and the item
+    from that rung's ``ProblemSet``, and each ``step`` records its correctness as a group of
+    one (problems given by ``options={"problem": ...}`` are not recorded). The live
+    controller is ``env.unwrapped.curriculum`` (``gym.make`` deep-copies its kwargs, so an
+    object passed by id is copied).
 
     ## Episode End
 
@@ -160,6 +173,13 @@ class MultiplicationEnv(gym.Env[str, str]):
     Use ``autoreset_mode=gym.vector.AutoresetMode.SAME_STEP`` (the default NEXT_STEP wastes
     every other step of a one-step env) and, for ``AsyncVectorEnv``, ``shared_memory=False``:
     Gymnasium's shared memory silently corrupts string observations.
+
+    With a curriculum, each env copy made by ``gym.make_vec`` or by ``gym.make`` in an
+    ``env_fns`` list owns its own curriculum (kwargs are deep-copied), fed by its own
+    episodes only. To drive all copies of a ``SyncVectorEnv`` from one controller, construct
+    them with the same object: ``SyncVectorEnv([lambda: MultiplicationEnv(curriculum=c)] * n)``.
+    ``AsyncVectorEnv`` workers live in other processes, so each always has its own copy; read
+    them with ``envs.get_attr("curriculum")``.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}  # noqa: RUF012 (Gymnasium's API)
@@ -176,6 +196,7 @@ class MultiplicationEnv(gym.Env[str, str]):
         assistant_prefix: str = "",
         problem_seed: int = 0,
         render_mode: str | None = None,
+        curriculum: Curriculum | str | dict[str, Any] | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
@@ -185,7 +206,13 @@ class MultiplicationEnv(gym.Env[str, str]):
             few_shot=few_shot, system_prompt=system_prompt, assistant_prefix=assistant_prefix
         )
         self.scorer = Scorer(parser, reward, format_coef, assistant_prefix)
-        da, db = self.problems.digits
+        self.curriculum = make_curriculum(curriculum)
+        self._rungs = {
+            d: ProblemSet(d, seed=problem_seed, split=split)
+            for d in (self.curriculum.ladder if self.curriculum else ())
+        }
+        self._from_rung = False  # whether this episode's problem came from a curriculum rung
+        da, db = max(self._rungs, default=self.problems.digits, key=lambda d: d[0] + d[1])
         largest = Problem(10**da - 1, 10**db - 1)
         longest = render_text(largest, self.style)
         charset = frozenset(string.printable) | frozenset(longest)
@@ -196,7 +223,10 @@ class MultiplicationEnv(gym.Env[str, str]):
         # reset's lookahead (see _problems_ahead): where the default unbounded ProblemSet has a
         # vectorised form and the draw is a raw PCG64 word
         self._lookahead = (
-            _RAW_DRAW_OK and len(self.problems) == _DEFAULT_LENGTH and self.problems._vectorised
+            self.curriculum is None
+            and _RAW_DRAW_OK
+            and len(self.problems) == _DEFAULT_LENGTH
+            and self.problems._vectorised
         )
         self._ahead: dict[int, Problem] = {}
         self._misses = 0
@@ -219,12 +249,18 @@ class MultiplicationEnv(gym.Env[str, str]):
         super().reset(seed=seed)
         if seed is not None:
             self._ahead, self._misses = {}, 0  # a new stream: see _draw
+        self._from_rung = self.curriculum is not None and "problem" not in (options or {})
+        if self._from_rung:
+            assert self.curriculum is not None
+            self.problems = self._rungs[self.curriculum.choose(self.np_random)]
         if not options:  # the common case: a random item, no option to validate
             index, problem = self._draw()
             self._problem = problem
             obs, messages = self._template.render(problem)
             self._prompt, self._completion, self._awaiting_action = obs, "", True
-            return obs, {"messages": messages, "problem": problem, "index": index}
+            info = {"messages": messages, "problem": problem, "index": index}
+            info["difficulty"] = self.problems.digits
+            return obs, info
         unknown = set(options) - {"index", "problem"}
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; use 'index' or 'problem'")
@@ -246,6 +282,7 @@ class MultiplicationEnv(gym.Env[str, str]):
         obs, messages = self._template.render(self._problem)
         self._prompt, self._completion, self._awaiting_action = obs, "", True
         info = {"messages": messages, "problem": self._problem, "index": int(index)}
+        info["difficulty"] = (len(str(self._problem.a)), len(str(self._problem.b)))
         return obs, info
 
     def _draw(self) -> tuple[int, Problem]:
@@ -285,6 +322,9 @@ class MultiplicationEnv(gym.Env[str, str]):
         self._completion, self._awaiting_action = action, False
         info = _row_dict(row)
         info["problem"] = problem
+        info["difficulty"] = (len(str(problem.a)), len(str(problem.b)))
+        if self.curriculum is not None and self._from_rung:
+            self.curriculum.record([info["correct"]], info["difficulty"])
         return self._prompt, float(row[0]), True, False, info
 
     def score_group(self, completions: Sequence[str]) -> list[RewardBreakdown]:
