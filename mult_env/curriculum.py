@@ -1,7 +1,8 @@
 """The viability curriculum: a ladder of difficulties and a controller that keeps training in
 the research log's best zone.
 
-The log's most reusable finding is its RL-viability table (:data:`mult_env.metrics.VIABILITY_ZONES`):
+The log's most reusable finding is its RL-viability table
+(:data:`mult_env.metrics.VIABILITY_ZONES`):
 
 =========  ==========================  ==========================================
 accuracy   the log's outcome           what :class:`Curriculum` does on the rung
@@ -67,8 +68,9 @@ __all__ = [
     "rung_name",
 ]
 
-DEFAULT_LADDER: tuple[tuple[int, int], ...] = ((1, 1),) + tuple(
-    pair for n in range(2, MAX_DIGITS + 1) for pair in ((n, n - 1), (n, n))
+DEFAULT_LADDER: tuple[tuple[int, int], ...] = (
+    (1, 1),
+    *(pair for n in range(2, MAX_DIGITS + 1) for pair in ((n, n - 1), (n, n))),
 )
 """1x1, 2x1, 2x2, 3x2, 3x3, ... up to ``MAX_DIGITS`` x ``MAX_DIGITS``: each rung adds one digit
 to one operand."""
@@ -163,8 +165,8 @@ class Curriculum:
 
     # ------------------------------------------------------------------ reading
     def _index(self, rung: int | Difficulty) -> int:
-        if type(rung) is int:
-            if not 0 <= rung < len(self.ladder):
+        if isinstance(rung, int):
+            if type(rung) is not int or not 0 <= rung < len(self.ladder):
                 raise ValueError(f"rung index {rung} is not in [0, {len(self.ladder)})")
             return rung
         digits = resolve_difficulty(rung)
