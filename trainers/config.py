@@ -117,6 +117,13 @@ class TrainConfig:
     :func:`tinker_defaults`)."""
     progress: bool = True
     """Show a live progress bar (batch, accuracy, reward) on stderr."""
+    curriculum: str = ""
+    """Draw each batch's problems from a viability curriculum (``mult_env.curriculum``)
+    instead of the fixed ``difficulty``: ``viability`` (the ladder 1x1, 2x1, 2x2, 3x2, ...) or
+    a comma-separated ladder such as ``1x1,2x1,2x2``; it starts on the first rung and moves
+    with the log's viability zones. ``difficulty`` is then the held-out target (``eval_base``
+    / ``eval_final``); every rung reached also gets a base vs trained held-out evaluation.
+    Empty: off."""
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> TrainConfig:
@@ -142,6 +149,7 @@ class TrainConfig:
         if not self.model_name:
             raise ConfigError("model_name must not be empty")
         self.digits()  # raises on a bad difficulty
+        self.make_curriculum()  # raises on a bad curriculum
         from mult_env import PARSERS, REWARDS
 
         if self.parser not in PARSERS:
@@ -167,6 +175,15 @@ class TrainConfig:
         except ValueError as exc:
             raise ConfigError(f"bad difficulty {self.difficulty!r}: {exc}") from None
 
+    def make_curriculum(self) -> Any:
+        """A fresh :class:`mult_env.curriculum.Curriculum` for ``curriculum`` (None if off)."""
+        from mult_env.curriculum import make_curriculum
+
+        try:
+            return make_curriculum(self.curriculum)
+        except ValueError as exc:
+            raise ConfigError(f"bad curriculum {self.curriculum!r}: {exc}") from None
+
     def model_short_name(self) -> str:
         """Last path component of ``model_name`` without a ``.gguf`` suffix (for run names)."""
         short = self.model_name.rstrip("/").split("/")[-1]
@@ -174,9 +191,9 @@ class TrainConfig:
 
     def run_name_stem(self) -> str:
         """``multiply-{difficulty}-{model}-lr{lr}-bs{batch_size}``, as in the research log."""
+        task = f"curriculum-{self.difficulty}" if self.curriculum else self.difficulty
         return (
-            f"multiply-{self.difficulty}-{self.model_short_name()}"
-            f"-lr{self.learning_rate}-bs{self.batch_size}"
+            f"multiply-{task}-{self.model_short_name()}-lr{self.learning_rate}-bs{self.batch_size}"
         )
 
     def to_dict(self) -> dict[str, Any]:

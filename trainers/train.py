@@ -42,7 +42,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mult_env import Problem, ProblemSet, RewardBreakdown, Scorer
+from mult_env.curriculum import Curriculum, rung_name
 from mult_env.metrics import batch_metrics
 from mult_env.prompts import PromptStyle, build_messages
 from trainers.backend import Backend, PromptSpec, Sample
@@ -67,6 +70,7 @@ CHECKPOINTS_FILE = "checkpoints.jsonl"
 CONFIG_FILE = "config.json"
 EVAL_BASE_FILE = "eval_base.json"
 EVAL_FINAL_FILE = "eval_final.json"
+EVAL_RUNGS_FILE = "eval_rungs.json"
 DONE_FILE = "DONE"
 SUMMARY_FILE = "summary.json"
 
@@ -210,11 +214,14 @@ def train_batch(
     *,
     groups: list[list[Sample]] | None = None,
     before_update: Callable[[], None] | None = None,
-) -> dict[str, float]:
+    on_scored: Callable[[list[list[RewardBreakdown]]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Sample, score, compute advantages, update once; returns this batch's metrics.
 
     Pipelining passes ``groups`` already sampled for ``problems`` and a ``before_update``
-    that submits the next batch's sampling just before this batch's update.
+    that submits the next batch's sampling just before this batch's update. ``on_scored``
+    sees every group's scores before the update (the curriculum records them there) and
+    returns metrics to add.
     """
     times: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -236,7 +243,7 @@ def train_batch(
     adv_N = [a for g in scored for a in compute_advantages([b.total for b in g])]
     times["time/score"] = time.perf_counter() - t
 
-    metrics: dict[str, float] = {}
+    metrics: dict[str, Any] = {} if on_scored is None else dict(on_scored(scored))
     if config.kl_penalty_coef > 0:
         t = time.perf_counter()
         base_NT = backend.base_logprobs(samples)
@@ -386,11 +393,102 @@ def _check_resumable(path: Path, config: TrainConfig) -> None:
         raise RunDirError(f"cannot resume {path} with a different config ({detail})")
 
 
-def _checkpoint(backend: Backend, ckpt_path: Path, done: int) -> None:
-    """Save a resumable state after ``done`` batches and record it in checkpoints.jsonl."""
+def _checkpoint(
+    backend: Backend, ckpt_path: Path, done: int, curriculum: Curriculum | None = None
+) -> None:
+    """Save a resumable state after ``done`` batches and record it in checkpoints.jsonl
+    (with the curriculum's state, so a resumed run continues it exactly)."""
     state_path = backend.save_state(f"{done:06d}")
-    row = {"name": f"{done:06d}", "batch": done, "state_path": state_path, "time": time.time()}
+    row: dict[str, Any] = {
+        "name": f"{done:06d}",
+        "batch": done,
+        "state_path": state_path,
+        "time": time.time(),
+    }
+    if curriculum is not None:
+        row["curriculum"] = curriculum.state_dict()
     _append_jsonl(ckpt_path, row)
+
+
+# ---------------------------------------------------------------------------- curriculum
+def curriculum_batch(
+    curriculum: Curriculum, batch: int, config: TrainConfig
+) -> tuple[list[Problem], list[tuple[int, int]]]:
+    """Batch ``batch``'s problems and their rungs, drawn from the curriculum's current state.
+
+    Problem ``i`` is item ``batch * batch_size + i`` of its rung's seeded train split, and the
+    mix draws come from a generator seeded by ``(seed, batch)``: a pure function of the
+    curriculum's state and the batch number, so a resumed run draws the same problems.
+    """
+    rng = np.random.default_rng([config.seed, batch])
+    rungs = [curriculum.choose(rng) for _ in range(config.batch_size)]
+    problems = [
+        ProblemSet(d, seed=config.seed, split="train")[batch * config.batch_size + i]
+        for i, d in enumerate(rungs)
+    ]
+    return problems, rungs
+
+
+def record_groups(
+    curriculum: Curriculum,
+    rungs: Sequence[tuple[int, int]],
+    scored: Sequence[Sequence[RewardBreakdown]],
+) -> dict[str, Any]:
+    """Record every group into the curriculum; per-rung metrics and the rung's course.
+
+    ``curriculum/rung`` (index) and ``curriculum/difficulty`` are the rung the batch was drawn
+    on; ``curriculum/move`` is the net move its groups caused (+1 up, -1 down);
+    ``env/<rung>/correct`` and ``env/<rung>/groups`` cover each rung present in the batch.
+    """
+    out: dict[str, Any] = {
+        "curriculum/rung": float(curriculum.rung),
+        "curriculum/difficulty": curriculum.name,
+    }
+    move = 0
+    by_rung: dict[str, list[float]] = {}
+    for rung, group in zip(rungs, scored, strict=True):
+        correct_G = [b.correct for b in group]
+        move += curriculum.record(correct_G, rung)
+        by_rung.setdefault(rung_name(rung), []).extend(float(c) for c in correct_G)
+    for name, values in sorted(by_rung.items()):
+        out[f"env/{name}/correct"] = sum(values) / len(values)
+        out[f"env/{name}/groups"] = float(sum(1 for r in rungs if rung_name(r) == name))
+    out["curriculum/move"] = float(move)
+    return out
+
+
+def _rung_evals(
+    backend: Backend,
+    curriculum: Curriculum,
+    config: TrainConfig,
+    ckpt_path: Path,
+    eval_base: dict[str, Any],
+    eval_final: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Held-out base and trained accuracy on every rung the run reached (test split of each).
+
+    The trained model is evaluated first; the base model is the run's batch-0 checkpoint,
+    loaded for these evaluations, after which the last checkpoint is loaded back. The target
+    ``difficulty``'s own evaluations are reused.
+    """
+    target = config.digits()
+    out: dict[str, dict[str, Any]] = {}
+    for index in curriculum.reached:
+        rung = curriculum.ladder[index]
+        test = ProblemSet(rung, seed=config.seed, split="test").take(config.eval_n)
+        final = eval_final if rung == target else evaluate(backend, test, config, examples=0)
+        out[rung_name(rung)] = {"final": final}
+    missing = [name for name in out if name != rung_name(target)]
+    states = [c for c in _read_jsonl(ckpt_path) if "state_path" in c]
+    if missing and states and states[0]["batch"] == 0:
+        backend.load_state(str(states[0]["state_path"]))
+        for name in missing:
+            test = ProblemSet(name, seed=config.seed, split="test").take(config.eval_n)
+            out[name]["base"] = evaluate(backend, test, config, examples=0)
+        backend.load_state(str(states[-1]["state_path"]))
+    if rung_name(target) in out:
+        out[rung_name(target)]["base"] = eval_base
+    return out
 
 
 # ---------------------------------------------------------------------------- the run
@@ -490,6 +588,13 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
 
     if checkpoint:
         backend.load_state(str(checkpoint["state_path"]))
+    curriculum = config.make_curriculum()
+    if curriculum is not None and checkpoint:
+        if "curriculum" not in checkpoint:
+            raise RunDirError(f"{run_dir}: checkpoint {checkpoint['name']} has no curriculum state")
+        curriculum.load_state_dict(checkpoint["curriculum"])
+    elif curriculum is not None:
+        _checkpoint(backend, ckpt_path, 0, curriculum)  # the base model, for _rung_evals
     t_ready = time.perf_counter()
 
     test = ProblemSet(config.digits(), seed=config.seed, split="test").take(config.eval_n)
@@ -522,24 +627,44 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     for batch in range(start, config.n_batches):
         if config.time_limit_min and batch_times:
             elapsed = time.perf_counter() - t_start
-            needed = max(batch_times[-5:]) + float(eval_base.get("time_s", 0.0)) + 10.0
+            evals = 1 + (2 * len(curriculum.reached) if curriculum is not None else 0)
+            needed = max(batch_times[-5:]) + evals * float(eval_base.get("time_s", 0.0)) + 10.0
             if elapsed + needed > 60 * config.time_limit_min:
                 stopped_early = (
                     f"time limit: stopped after {batch} of {config.n_batches} batches to finish "
                     f"within time_limit_min={config.time_limit_min}"
                 )
                 if not (config.save_every and batch % config.save_every == 0):
-                    _checkpoint(backend, ckpt_path, batch)
+                    _checkpoint(backend, ckpt_path, batch, curriculum)
                 break
         t_batch = time.perf_counter()
-        problems = train_set.take(config.batch_size, start=batch * config.batch_size)
         groups = pending.pop().result() if pending else None
         prefetch = None
-        if pipelined and batch + 1 < config.n_batches:
-            following = train_set.take(config.batch_size, start=(batch + 1) * config.batch_size)
-            prefetch = functools.partial(_submit_next, backend, pending, following, config)
+        on_scored = None
+        if curriculum is None:
+            problems = train_set.take(config.batch_size, start=batch * config.batch_size)
+            if pipelined and batch + 1 < config.n_batches:
+                following = train_set.take(config.batch_size, start=(batch + 1) * config.batch_size)
+                prefetch = functools.partial(_submit_next, backend, pending, following, config)
+        else:
+            problems, rungs = curriculum_batch(curriculum, batch, config)
+            on_scored = functools.partial(record_groups, curriculum, rungs)
+            if pipelined and batch + 1 < config.n_batches:
+                # drawn when submitted, after this batch's groups were recorded (on_scored
+                # runs before the update), so they are the next iteration's draw exactly
+                def prefetch(following: int = batch + 1) -> None:
+                    assert curriculum is not None
+                    nxt, _ = curriculum_batch(curriculum, following, config)
+                    _submit_next(backend, pending, nxt, config)
+
         metrics = train_batch(
-            backend, problems, config, scorer, groups=groups, before_update=prefetch
+            backend,
+            problems,
+            config,
+            scorer,
+            groups=groups,
+            before_update=prefetch,
+            on_scored=on_scored,
         )
         row: dict[str, Any] = {"step": batch, **metrics}
         done = batch + 1
@@ -554,7 +679,7 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         _append_jsonl(metrics_path, row)
         if save:
             t = time.perf_counter()
-            _checkpoint(backend, ckpt_path, done)
+            _checkpoint(backend, ckpt_path, done, curriculum)
             row["time/save"] = time.perf_counter() - t
         backend_s += sum(
             float(row.get(k, 0.0))
@@ -563,7 +688,7 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         wandb.log(row, step=batch)
         if stop_requested() and done < config.n_batches:
             if not save:
-                _checkpoint(backend, ckpt_path, done)
+                _checkpoint(backend, ckpt_path, done, curriculum)
             if bar is not None:
                 bar.close()
             write_report_safely(run_dir)
@@ -596,6 +721,12 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
                 "time": time.time(),
             },
         )
+    rungs_file = run_dir / EVAL_RUNGS_FILE
+    if curriculum is not None and not (rungs_file.exists() and start >= config.n_batches):
+        _write_json(
+            rungs_file,
+            _rung_evals(backend, curriculum, config, ckpt_path, eval_base, eval_final),
+        )
     summary = {
         "run_dir": str(run_dir),
         "eval_base": eval_base,
@@ -609,6 +740,8 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         "overhead_share": max(0.0, 1.0 - backend_s / loop_s) if loop_s > 0 else 0.0,
         "total_s": time.perf_counter() - t_start,
     }
+    if curriculum is not None:
+        summary["curriculum"] = curriculum.state_dict()
     _write_json(run_dir / SUMMARY_FILE, summary)
     write_report_safely(run_dir)
     wandb.log(
