@@ -345,16 +345,15 @@ def plot_run(run: dict[str, Any], out_dir: str | Path) -> list[str]:
     names.append("reward_kl.png")
 
     if any("curriculum/rung" in r for r in rows):
-        ladder = [
-            list(d) for d in (run.get("summary") or {}).get("curriculum", {}).get("ladder", [])
-        ]
+        labels = {
+            int(r["curriculum/rung"]): str(r.get("curriculum/difficulty", r["curriculum/rung"]))
+            for r in rows
+            if "curriculum/rung" in r
+        }
         fig, ax = plt.subplots(figsize=(8, 3.5))
         ax.step(steps, [r.get("curriculum/rung", float("nan")) for r in rows], where="post")
-        shown = sorted({int(r["curriculum/rung"]) for r in rows if "curriculum/rung" in r})
-        ax.set_yticks(shown)
-        ax.set_yticklabels(
-            [f"{ladder[i][0]}x{ladder[i][1]}" if i < len(ladder) else str(i) for i in shown]
-        )
+        ax.set_yticks(sorted(labels))
+        ax.set_yticklabels([labels[i] for i in sorted(labels)])
         ax.set_xlabel("batch")
         ax.set_ylabel("curriculum rung")
         ax.grid(alpha=0.3)
