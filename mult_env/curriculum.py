@@ -31,8 +31,9 @@ The rule, applied in :meth:`Curriculum.record` after each group:
    again needs ``>= ceiling`` (diminishing returns here, so the rung above is worth a retry);
    after a move up, going down again needs ``< floor`` (no learning at all here). So a
    policy whose accuracy sits near a bound does not flip between two rungs on noise: for one
-   at 60% on rung *k* and 10% on rung *k+1*, the controller goes up once, comes back once, and
-   stays on *k* until the policy reaches 80% there.
+   at 60% on rung *k* and 2% on rung *k+1*, the controller goes up once, comes back once, and
+   stays on *k* until the policy reaches 80% there; one at 60% and 10% goes up and stays on
+   *k+1* (slow, but learning).
 4. **Back-off.** Each reversal in a row doubles the number of groups the controller waits on
    a rung before its next decision (``window * 2**reversals``, at most ``2**max_backoff``
    windows; the decision reads the last window); a move in the same direction as the

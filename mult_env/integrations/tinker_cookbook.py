@@ -45,6 +45,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
+import numpy as np
+
+from mult_env.curriculum import Curriculum, make_curriculum
 from mult_env.parsers import Parser
 from mult_env.problems import Difficulty, Problem, ProblemSet, Split, resolve_difficulty
 from mult_env.prompts import Message, PromptStyle, build_messages
@@ -57,6 +60,7 @@ __all__ = [
     "Action",
     "Logs",
     "Metrics",
+    "MultiplicationCurriculumDataset",
     "MultiplicationDatasetBuilder",
     "MultiplicationEnvConfig",
     "MultiplicationGroupBuilder",
@@ -379,6 +383,103 @@ class MultiplicationRLDataset:
             MultiplicationGroupBuilder(p, self.renderer, self.group_size, self.config, self.tags)
             for p in problems
         ]
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+
+@dataclass(frozen=True)
+class _CurriculumGroupBuilder(MultiplicationGroupBuilder):
+    """A :class:`MultiplicationGroupBuilder` that records its group's correctness into a
+    curriculum once the cookbook has run the group's rollouts."""
+
+    curriculum: Curriculum | None = field(default=None, compare=False)
+    difficulty: tuple[int, int] = (1, 1)
+
+    async def compute_group_rewards(
+        self, trajectory_group: list[Any], env_group: Sequence[Any]
+    ) -> list[tuple[float, Metrics]]:
+        """Record the group (every env has stepped by now), then no group-level reward."""
+        correct_G = [bool(env.breakdown.correct) for env in env_group if env.breakdown]
+        if self.curriculum is not None and correct_G:
+            self.curriculum.record(correct_G, self.difficulty)
+        return [(0.0, {}) for _ in trajectory_group]
+
+
+class MultiplicationCurriculumDataset:
+    """Training batches that follow a viability curriculum (tinker-cookbook's ``RLDataset``).
+
+    ``get_batch(i)`` draws each problem's rung with ``curriculum.choose`` from a generator
+    seeded by ``(seed, i)`` and takes item ``i * batch_size + j`` of that rung's train split;
+    each group builder records its group's correctness into :attr:`curriculum` from
+    ``compute_group_rewards``, which the cookbook calls after the group's rollouts. So batch
+    ``i`` depends on the curriculum's state when the loop asks for it: a pure function of that
+    state and ``i``, but not of ``i`` alone.
+
+    Limits that come from the cookbook's loop, not from this class:
+
+    * the recording happens where ``compute_group_rewards`` runs: in-process (the default) it
+      reaches :attr:`curriculum`; with a ``rollout_executor`` of other processes the builders
+      are pickled and each records into its own copy, so the curriculum does not move;
+    * in async / off-policy training the loop asks for batch ``i + 1`` before batch ``i``'s
+      rewards are in, so the curriculum lags by the pipeline's depth;
+    * the cookbook's checkpoints do not include this dataset: save ``curriculum.state_dict()``
+      next to them and pass the restored curriculum when resuming, or the run restarts the
+      controller from its first rung.
+
+    Groups are tagged ``mult_<A>x<B>`` by rung, so the cookbook's per-tag metrics (e.g.
+    ``env/mult_2x1/correct``) give the per-rung accuracy.
+    """
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        *,
+        batch_size: int,
+        group_size: int,
+        n_batches: int,
+        curriculum: Curriculum | str | Mapping[str, Any] = "viability",
+        seed: int = 0,
+        config: MultiplicationEnvConfig = MultiplicationEnvConfig(),
+    ) -> None:
+        for name, value in (("batch_size", batch_size), ("n_batches", n_batches)):
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if type(group_size) is not int or group_size < 1:
+            raise ValueError(f"group_size must be a positive int, got {group_size!r}")
+        made = make_curriculum(curriculum)
+        if made is None:
+            raise ValueError("MultiplicationCurriculumDataset needs a curriculum")
+        self.curriculum: Curriculum = made
+        self.renderer = renderer
+        self.batch_size = batch_size
+        self.group_size = group_size
+        self.n_batches = n_batches
+        self.seed = seed
+        self.config = config
+        self._sets = {d: ProblemSet(d, seed=seed, split="train") for d in made.ladder}
+
+    def get_batch(self, index: int) -> Sequence[MultiplicationGroupBuilder]:
+        """The ``batch_size`` group builders of batch ``index``, from the current rung."""
+        index = operator.index(index)
+        if not 0 <= index < self.n_batches:
+            raise IndexError(f"batch index {index} out of range [0, {self.n_batches})")
+        rng = np.random.default_rng([self.seed, index])
+        builders: list[MultiplicationGroupBuilder] = []
+        for j in range(self.batch_size):
+            rung = self.curriculum.choose(rng)
+            builders.append(
+                _CurriculumGroupBuilder(
+                    self._sets[rung][index * self.batch_size + j],
+                    self.renderer,
+                    self.group_size,
+                    self.config,
+                    _tags(rung, "train"),
+                    curriculum=self.curriculum,
+                    difficulty=rung,
+                )
+            )
+        return builders
 
     def __len__(self) -> int:
         return self.n_batches
