@@ -3,7 +3,8 @@
 Three conditions, each a normal ``python -m trainers.train`` run with the same wall-clock budget
 (``time_limit_min``, model load and the run's own evaluations included):
 
-* ``curriculum``: ``curriculum=viability`` (starts on 1x1, moves by the log's viability zones);
+* ``curriculum``: ``curriculum=viability,window=16`` (starts on 1x1, moves by the log's viability
+  zones; a 16-group window, two batches, so a short run gets several decisions);
 * ``fixed-2x1``: ``difficulty=2x1`` (the local main job);
 * ``fixed-2x2``: ``difficulty=2x2``.
 
@@ -14,7 +15,8 @@ problems of each rung in ``--rungs`` (test split, seed 0). It prints, per condit
 seeds, and per seed): mean ``frac_mixed`` over the run's batches, the highest rung whose
 held-out accuracy is at least 20%, held-out accuracy on 2x2, and batches trained. Usage::
 
-    nice -n 10 python -m benchmarks.curriculum --out runs/curriculum-bench --minutes 3
+    nice -n 10 python -m benchmarks.curriculum --out runs/curriculum-bench --minutes 5 \
+        --rungs 1x1,2x1,2x2 --eval-n 50 eval_n=20
     python -m benchmarks.curriculum --out runs/curriculum-bench --eval-only   # re-evaluate
 
 Runs whose directory already holds ``DONE`` are not trained again, and evaluations already in
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 CONDITIONS: dict[str, list[str]] = {
-    "curriculum": ["curriculum=viability", "difficulty=2x2"],
+    "curriculum": ["curriculum=viability,window=16", "difficulty=2x2"],
     "fixed-2x1": ["difficulty=2x1"],
     "fixed-2x2": ["difficulty=2x2"],
 }

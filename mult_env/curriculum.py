@@ -345,11 +345,23 @@ class Curriculum:
         )
 
 
+_SETTINGS: dict[str, type] = {
+    "window": int,
+    "max_backoff": int,
+    "floor": float,
+    "low": float,
+    "high": float,
+    "ceiling": float,
+    "mix": float,
+}
+
+
 def make_curriculum(spec: Curriculum | str | Mapping[str, Any] | None) -> Curriculum | None:
     """A :class:`Curriculum` from what a user (or ``gym.make``, which deep-copies kwargs) passes.
 
     ``None`` or ``""``: no curriculum. ``"viability"``: the default ladder and rule. A
-    comma-separated ladder such as ``"1x1,2x1,2x2"``: the rule on that ladder. A mapping: the
+    comma-separated ladder such as ``"1x1,2x1,2x2"``: the rule on that ladder. Either may add
+    ``key=value`` settings, for command lines: ``"viability,window=16,mix=0.1"``. A mapping: the
     constructor's keyword arguments (``{"ladder": ["1x1", "2x1"], "window": 16}``), or a
     :meth:`Curriculum.state_dict` (recognised by its ``version`` key). A :class:`Curriculum` is
     returned as is.
@@ -360,9 +372,23 @@ def make_curriculum(spec: Curriculum | str | Mapping[str, Any] | None) -> Curric
         text = spec.strip()
         if not text:
             return None
-        if text == "viability":
-            return Curriculum()
-        return Curriculum([part.strip() for part in text.split(",")])
+        parts = [part.strip() for part in text.split(",")]
+        settings: dict[str, Any] = {}
+        for part in (p for p in parts if "=" in p):
+            key, _, value = part.partition("=")
+            key, value = key.strip(), value.strip()
+            kind = _SETTINGS.get(key)
+            if kind is None:
+                raise ValueError(f"unknown curriculum setting {key!r}; use {sorted(_SETTINGS)}")
+            try:
+                settings[key] = kind(value)
+            except ValueError:
+                raise ValueError(
+                    f"curriculum setting {key} needs a number, got {value!r}"
+                ) from None
+        rungs = [p for p in parts if "=" not in p]
+        ladder = None if rungs == ["viability"] else rungs
+        return Curriculum(ladder, **settings)
     if isinstance(spec, Mapping):
         if "version" in spec:
             return Curriculum.from_state_dict(spec)

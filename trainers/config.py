@@ -120,10 +120,11 @@ class TrainConfig:
     curriculum: str = ""
     """Draw each batch's problems from a viability curriculum (``mult_env.curriculum``)
     instead of the fixed ``difficulty``: ``viability`` (the ladder 1x1, 2x1, 2x2, 3x2, ...) or
-    a comma-separated ladder such as ``1x1,2x1,2x2``; it starts on the first rung and moves
-    with the log's viability zones. ``difficulty`` is then the held-out target (``eval_base``
-    / ``eval_final``); every rung reached also gets a base vs trained held-out evaluation.
-    Empty: off."""
+    a comma-separated ladder such as ``1x1,2x1,2x2``, either optionally followed by settings
+    (``viability,window=16,mix=0.1``: see ``mult_env.curriculum.Curriculum``); it starts on
+    the first rung and moves with the log's viability zones. ``difficulty`` is then the
+    held-out target (``eval_base`` / ``eval_final``); every rung reached also gets a base vs
+    trained held-out evaluation. Empty: off."""
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> TrainConfig:
