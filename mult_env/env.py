@@ -150,8 +150,7 @@ class MultiplicationEnv(gym.Env[str, str]):
     ``ProblemSet(difficulty, problem_seed, split)``; ``options={"index": i}`` picks item ``i``
     and ``options={"problem": (a, b)}`` a given problem. (With a PCG64 generator the problems
     of the next draws are computed ahead in one vectorised pass; which problem a draw gives,
-    and the generator's state, are exactly as without it.) ``info["difficulty"]`` is the
-    problem's ``(digits_a, digits_b)``.
+    and the generator's state, are exactly as without it.)
 
     ## Curriculum
 
@@ -160,7 +159,8 @@ class MultiplicationEnv(gym.Env[str, str]):
     :func:`mult_env.curriculum.make_curriculum`) replaces the fixed ``difficulty``: each
     ``reset`` draws the difficulty with ``curriculum.choose(self.np_random)`` and the item
     from that rung's ``ProblemSet``, and each ``step`` records its correctness as a group of
-    one (problems given by ``options={"problem": ...}`` are not recorded). The live
+    one (problems given by ``options={"problem": ...}`` are not recorded); the ``info`` of
+    both carries ``"difficulty"``, the problem's ``(digits_a, digits_b)``. The live
     controller is ``env.unwrapped.curriculum`` (``gym.make`` deep-copies its kwargs, so an
     object passed by id is copied).
 
@@ -259,7 +259,8 @@ class MultiplicationEnv(gym.Env[str, str]):
             obs, messages = self._template.render(problem)
             self._prompt, self._completion, self._awaiting_action = obs, "", True
             info = {"messages": messages, "problem": problem, "index": index}
-            info["difficulty"] = self.problems.digits
+            if self.curriculum is not None:
+                info["difficulty"] = self.problems.digits
             return obs, info
         unknown = set(options) - {"index", "problem"}
         if unknown:
@@ -282,7 +283,8 @@ class MultiplicationEnv(gym.Env[str, str]):
         obs, messages = self._template.render(self._problem)
         self._prompt, self._completion, self._awaiting_action = obs, "", True
         info = {"messages": messages, "problem": self._problem, "index": int(index)}
-        info["difficulty"] = (len(str(self._problem.a)), len(str(self._problem.b)))
+        if self.curriculum is not None:
+            info["difficulty"] = (len(str(self._problem.a)), len(str(self._problem.b)))
         return obs, info
 
     def _draw(self) -> tuple[int, Problem]:
@@ -322,9 +324,10 @@ class MultiplicationEnv(gym.Env[str, str]):
         self._completion, self._awaiting_action = action, False
         info = _row_dict(row)
         info["problem"] = problem
-        info["difficulty"] = (len(str(problem.a)), len(str(problem.b)))
-        if self.curriculum is not None and self._from_rung:
-            self.curriculum.record([info["correct"]], info["difficulty"])
+        if self.curriculum is not None:
+            info["difficulty"] = (len(str(problem.a)), len(str(problem.b)))
+            if self._from_rung:
+                self.curriculum.record([info["correct"]], info["difficulty"])
         return self._prompt, float(row[0]), True, False, info
 
     def score_group(self, completions: Sequence[str]) -> list[RewardBreakdown]:
