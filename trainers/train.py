@@ -696,8 +696,11 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
             raise KeyboardInterrupt
         if bar is not None:
             bar.update(1)
+            rung = {"rung": curriculum.name} if curriculum is not None else {}
             bar.set_postfix(
-                acc=f"{row['env/all/correct']:.0%}", reward=f"{row['env/all/reward/total']:.2f}"
+                acc=f"{row['env/all/correct']:.0%}",
+                reward=f"{row['env/all/reward/total']:.2f}",
+                **rung,
             )
     if bar is not None:
         bar.close()
@@ -793,6 +796,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"format {base['format_rate']:.0%} -> {final['format_rate']:.0%}; "
         f"{summary['total_s']:.0f} s. Report: {Path(summary['run_dir']) / 'report.md'}"
     )
+    if "curriculum" in summary:
+        state = summary["curriculum"]
+        reached = ", ".join(
+            f"{state['ladder'][i][0]}x{state['ladder'][i][1]}" for i in state["reached"]
+        )
+        print(f"curriculum: {len(state['moves'])} moves; rungs reached {reached}")
     return 0
 
 

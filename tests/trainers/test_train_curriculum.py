@@ -164,7 +164,7 @@ def one_thread() -> Iterator[None]:
 
 
 def test_a_tiny_model_run_with_a_curriculum_writes_its_outputs(
-    tmp_path: Path, one_thread: None
+    tmp_path: Path, one_thread: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("peft")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -180,7 +180,8 @@ def test_a_tiny_model_run_with_a_curriculum_writes_its_outputs(
         "curriculum=1x1,2x1",
         f"log_path={run_dir}",
     ]
-    train.run(parse_args(args))
+    assert train.main(args) == 0
+    assert "curriculum: 0 moves; rungs reached 1x1" in capsys.readouterr().out
     rungs = json.loads((run_dir / "eval_rungs.json").read_text())
     assert list(rungs) == ["1x1"] and {"base", "final"} <= set(rungs["1x1"])
     assert _course(run_dir) == ["1x1", "1x1"]
