@@ -186,3 +186,40 @@ def test_a_tiny_model_run_with_a_curriculum_writes_its_outputs(
     assert list(rungs) == ["1x1"] and {"base", "final"} <= set(rungs["1x1"])
     assert _course(run_dir) == ["1x1", "1x1"]
     assert "## Curriculum" in (run_dir / "report.md").read_text()
+
+
+def test_a_pipelined_tinker_run_follows_the_curriculum(world: Any, tmp_path: Path) -> None:
+    """With ``pipeline=true`` the next batch is drawn when its sampling is submitted, after this
+    batch's groups were recorded: the same draw the next iteration makes."""
+    pytest.importorskip("tinker")
+    run_dir = tmp_path / "run"
+    args = [
+        "backend=tinker",
+        "model_name=Qwen/Qwen3-4B-Instruct-2507",
+        "n_batches=4",
+        "batch_size=3",
+        "group_size=2",
+        "max_tokens=6",
+        "eval_n=3",
+        "progress=false",
+        "pipeline=true",
+        "curriculum=1x1,2x1,window=3,mix=0.5",
+        f"log_path={run_dir}",
+    ]
+    calls: list[list[tuple[int, int]]] = []
+    real = train.curriculum_batch
+
+    def spy(curriculum: Any, batch: int, config: Any) -> Any:
+        problems, rungs = real(curriculum, batch, config)
+        calls.append(rungs)
+        return problems, rungs
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train, "curriculum_batch", spy)
+        train.run(parse_args(args))
+    rows = _jsonl(run_dir / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [0, 1, 2, 3]
+    for r in rows:
+        assert sum(v for k, v in r.items() if k.endswith("/groups")) == 3
+    # batches 1-3 were each drawn twice (prefetch, then the loop): identically
+    assert calls[1] == calls[2] and calls[3] == calls[4] and calls[5] == calls[6]
