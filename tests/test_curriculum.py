@@ -340,6 +340,11 @@ def test_env_by_id_draws_from_the_rung_and_records_every_step() -> None:
     assert seen == [(1, 1)] * 4 + [(2, 1)] * 4 + [(2, 2)] * 4
     curriculum = env.unwrapped.curriculum  # type: ignore[attr-defined]
     assert curriculum.groups == 12 and curriculum.name == "2x2"
+    mine = Curriculum(["1x1", "2x1"], window=1)
+    copied = gym.make(ENV_ID, curriculum=mine)  # gym.make deep-copies kwargs
+    copied.reset(seed=0)
+    solve(copied, 1)
+    assert copied.unwrapped.curriculum.name == "2x1" and mine.name == "1x1"  # type: ignore[attr-defined]
 
 
 def test_env_with_a_curriculum_passes_check_env_and_its_space_covers_every_rung() -> None:
