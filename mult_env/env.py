@@ -100,8 +100,8 @@ class MultiplicationEnv(gym.Env[str, str]):
     from that rung's ``ProblemSet``, and each ``step`` records its correctness as a group of
     one (problems given by ``options={"problem": ...}`` are not recorded); the ``info`` of
     both carries ``"difficulty"``, the problem's ``(digits_a, digits_b)``. The live
-    controller is ``env.unwrapped.curriculum`` (``gym.make`` deep-copies its kwargs, so an
-    object passed by id is copied).
+    controller is ``env.unwrapped.curriculum``: the very object passed (``gym.make`` copies
+    only the registered spec's kwargs, not the caller's), or one built from the spec.
 
     ## Episode End
 
@@ -113,12 +113,13 @@ class MultiplicationEnv(gym.Env[str, str]):
     every other step of a one-step env) and, for ``AsyncVectorEnv``, ``shared_memory=False``:
     Gymnasium's shared memory silently corrupts string observations.
 
-    With a curriculum, each env copy made by ``gym.make_vec`` or by ``gym.make`` in an
-    ``env_fns`` list owns its own curriculum (kwargs are deep-copied), fed by its own
-    episodes only. To drive all copies of a ``SyncVectorEnv`` from one controller, construct
-    them with the same object: ``SyncVectorEnv([lambda: MultiplicationEnv(curriculum=c)] * n)``.
-    ``AsyncVectorEnv`` workers live in other processes, so each always has its own copy; read
-    them with ``envs.get_attr("curriculum")``.
+    With a curriculum in a vector env, what is passed decides: a spec (``"viability"``, a
+    ladder string, a dict) builds one curriculum per env copy, each fed by its own episodes;
+    a :class:`~mult_env.curriculum.Curriculum` object is shared by every copy of a
+    ``SyncVectorEnv`` (``gym.make_vec(id, n, curriculum=c)`` or ``env_fns`` that all pass
+    ``c``), which all record into it and draw from it. ``AsyncVectorEnv`` workers live in other
+    processes, so each always has its own copy; read them with
+    ``envs.get_attr("curriculum")``.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}  # noqa: RUF012 (Gymnasium's API)

@@ -341,10 +341,10 @@ def test_env_by_id_draws_from_the_rung_and_records_every_step() -> None:
     curriculum = env.unwrapped.curriculum  # type: ignore[attr-defined]
     assert curriculum.groups == 12 and curriculum.name == "2x2"
     mine = Curriculum(["1x1", "2x1"], window=1)
-    copied = gym.make(ENV_ID, curriculum=mine)  # gym.make deep-copies kwargs
-    copied.reset(seed=0)
-    solve(copied, 1)
-    assert copied.unwrapped.curriculum.name == "2x1" and mine.name == "1x1"  # type: ignore[attr-defined]
+    live = gym.make(ENV_ID, curriculum=mine)  # make passes the caller's object itself
+    live.reset(seed=0)
+    solve(live, 1)
+    assert live.unwrapped.curriculum is mine and mine.name == "2x1"  # type: ignore[attr-defined]
 
 
 def test_env_with_a_curriculum_passes_check_env_and_its_space_covers_every_rung() -> None:
@@ -387,6 +387,11 @@ def test_vector_envs_one_curriculum_per_copy_or_one_shared() -> None:
     assert all(c is shared_curriculum for c in shared.get_attr("curriculum"))
     assert shared_curriculum.groups == 4 and shared_curriculum.name == "2x1"
     assert [tuple(d) for d in infos["difficulty"]] == [(2, 1), (2, 1)]
+    # make_vec (sync) passes one object to every copy: shared; a spec builds one per copy
+    one = Curriculum(**spec)  # type: ignore[arg-type]
+    assert all(c is one for c in gym.make_vec(ENV_ID, 2, curriculum=one).get_attr("curriculum"))
+    separate = gym.make_vec(ENV_ID, 2, curriculum=spec).get_attr("curriculum")
+    assert separate[0] is not separate[1]
 
 
 def test_async_vector_env_workers_each_own_a_curriculum() -> None:
