@@ -600,10 +600,15 @@ class Rescore:
         ]
         if c["reason_only_changed"]:
             lines += [
-                f"{c['reason_only_changed']} more were rejected by both rules, for different "
-                "reasons and at the same reward (not listed).",
+                f"{c['reason_only_changed']} more were rejected by both rules at the same "
+                "reward, for different reasons:",
                 "",
+                "| Run's reason | New reason | Completions |",
+                "|---|---|---|",
             ]
+            for rc in c["reason_changes"]:
+                lines.append(f"| {_md(rc['run'])} | {_md(rc['new'])} | {rc['count']} |")
+            lines.append("")
         if self.changes:
             lines += [
                 "| Run's verdict | New verdict | Training | Held-out | Reward (run) | "
@@ -669,7 +674,7 @@ def rescore(
     whose verdict (correct, wrong or rejected, see :func:`verdict`) or total changed are
     grouped by (run's verdict, new verdict), rejections by their reason, each group with up
     to ``examples`` examples; completions both rules reject at the same reward, only for
-    different reasons, are just counted (``reason_only_changed``).
+    different reasons, are counted by reason pair (``counts["reason_changes"]``).
     """
     run = rollouts if isinstance(rollouts, Rollouts) else read_rollouts(rollouts)
     new_scorer = scorer if scorer is not None else run.scorer()
@@ -678,6 +683,7 @@ def rescore(
     changes: dict[tuple[str, str], dict[str, Any]] = {}
     counts = {"train": 0, "eval": 0, "verdict_changed_train": 0, "verdict_changed_eval": 0}
     reward_changed = reason_only = 0
+    reasons: dict[tuple[str, str], int] = {}
     total_run = total_new = 0.0
 
     def score(groups: list[list[Rollout]], where: str, kind: str) -> tuple[Any, Any]:
@@ -697,7 +703,10 @@ def rescore(
                 v_old, v_new = verdict(old), verdict(new)
                 same_class = _verdict_class(v_old) == _verdict_class(v_new)
                 if same_class and old.total == new.total:
-                    reason_only += v_old != v_new
+                    if v_old != v_new:
+                        reason_only += 1
+                        key = (old.reason, new.reason)
+                        reasons[key] = reasons.get(key, 0) + 1
                     continue
                 if not same_class:
                     counts[f"verdict_changed_{kind}"] += 1
@@ -755,6 +764,10 @@ def rescore(
         "verdict_changed": counts["verdict_changed_train"] + counts["verdict_changed_eval"],
         "reward_changed": reward_changed,
         "reason_only_changed": reason_only,
+        "reason_changes": [
+            {"run": old, "new": new, "count": n}
+            for (old, new), n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         "mean_total_run": total_run / n_all if n_all else 0.0,
         "mean_total_new": total_new / n_all if n_all else 0.0,
     }

@@ -6,6 +6,7 @@ research log's hacks among them); ``tests/trainers/test_train_rollouts.py`` runs
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from pathlib import Path
@@ -130,7 +131,7 @@ def test_a_rollout_survives_the_round_trip(tmp_path: Path) -> None:
         prompt="custom prompt",
     )
     bare = Rollout(problem=Problem(2, 3), completion="", reward=OWN.score("", Problem(2, 3)))
-    bare = Rollout(**{**bare.__dict__, "eval": "final"})
+    bare = dataclasses.replace(bare, eval="final")
     writer = RolloutWriter(tmp_path, _meta())
     writer.write([full])
     writer.write([bare])
@@ -160,7 +161,7 @@ def test_discard_from_drops_the_batches_a_resume_redoes(tmp_path: Path) -> None:
     writer = RolloutWriter(tmp_path, _meta())
     for batch in (0, 1):
         writer.write(_rollouts(batch))
-    periodic = [Rollout(**{**r.__dict__, "eval": "periodic", "batch": 1}) for r in _eval("base")]
+    periodic = [dataclasses.replace(r, eval="periodic", batch=1) for r in _eval("base")]
     writer.write(periodic)
     writer.write(_eval("base"))
     gone = writer.discard_from(1)
@@ -259,7 +260,7 @@ def test_a_log_that_disagrees_with_the_rollouts_is_reported(tmp_path: Path) -> N
 def test_a_bare_rollouts_directory_with_unknown_fields_rescores(tmp_path: Path) -> None:
     """What another trainer's adapter can write: no metrics.jsonl, no tokens or log-probs."""
     writer = RolloutWriter(tmp_path / "out", _meta())
-    writer.write([Rollout(**{**r.__dict__, "tokens": None, "logprob": None}) for r in _rollouts(0)])
+    writer.write([dataclasses.replace(r, tokens=None, logprob=None) for r in _rollouts(0)])
     result = rescore(tmp_path / "out", Scorer("last_number"))
     assert "nothing to check" in result.log_check["verdict"]
     assert result.counts["train"] == 6 and result.counts["verdict_changed"] == 2
@@ -322,3 +323,24 @@ def test_cli_rescore_errors_exit_2(
     with pytest.raises(SystemExit) as exc:
         main([a.format(tmp=tmp_path) for a in argv])
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_reason_that_changed_since_the_run_is_counted_not_a_verdict_change(
+    tmp_path: Path,
+) -> None:
+    """A parser whose rejection reasons were reworded since the run (same verdicts, same
+    rewards): re-scoring under the run's own rule still reproduces it, and says what moved."""
+    writer = RolloutWriter(tmp_path, _meta())
+    p = Problem(12, 15)
+    scored = OWN.score("12*15=180", p)
+    old = dataclasses.replace(scored, reason="an older wording")
+    writer.write(
+        [Rollout(p, "12*15=180", old, batch=0), Rollout(p, "180", OWN.score("180", p), batch=0)]
+    )
+    result = rescore(tmp_path)
+    assert result.counts["verdict_changed"] == result.counts["reward_changed"] == 0
+    assert result.batches[0]["run"] == result.batches[0]["new"]
+    assert result.counts["reason_changes"] == [
+        {"run": "an older wording", "new": scored.reason, "count": 1}
+    ]
+    assert f"| an older wording | {scored.reason} | 1 |" in result.to_markdown()
