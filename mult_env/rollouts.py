@@ -290,7 +290,8 @@ class RolloutWriter:
         for r in rollouts:
             if _file_name(r) != name:
                 raise ValueError("one write holds one batch or one evaluation")
-        lines = "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rollouts)
+        # ASCII JSON: any str survives (lone surrogates, U+2028, ...), and "\n" only ends lines
+        lines = "".join(json.dumps(r.to_dict()) + "\n" for r in rollouts)
         # mtime=0: the same rollouts give the same bytes
         data = gzip.compress(lines.encode(), compresslevel=6, mtime=0)
         path = self.directory / name
@@ -382,7 +383,8 @@ def _read_file(path: Path) -> list[Rollout]:
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise RolloutFormatError(f"{path}: not a gzip file of UTF-8 JSON lines ({exc})") from None
     out = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    lines = text.removesuffix("\n").split("\n") if text else []  # not splitlines: U+2028
+    for lineno, line in enumerate(lines, start=1):
         try:
             out.append(Rollout.from_dict(json.loads(line)))
         except (json.JSONDecodeError, RolloutFormatError) as exc:

@@ -344,3 +344,14 @@ def test_a_reason_that_changed_since_the_run_is_counted_not_a_verdict_change(
         {"run": "an older wording", "new": scored.reason, "count": 1}
     ]
     assert f"| an older wording | {scored.reason} | 1 |" in result.to_markdown()
+
+
+def test_any_completion_text_survives_the_file(tmp_path: Path) -> None:
+    """Line and paragraph separators, NEL, control characters, a lone surrogate, NUL."""
+    p = Problem(12, 15)
+    texts = ["a\u2028b", "c\x85d\x1c", "\ud800 180", "\x00\r\n\t", "\ufeff180", ""]
+    rollouts = [Rollout(p, t, OWN.score(t, p), batch=0, sample=k) for k, t in enumerate(texts)]
+    writer = RolloutWriter(tmp_path, _meta())
+    path = writer.write(rollouts)
+    assert gzip.decompress(path.read_bytes()).isascii()
+    assert read_rollouts(tmp_path).batches[0] == rollouts
