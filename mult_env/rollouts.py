@@ -85,6 +85,7 @@ LOG_KEYS = {
 (tinker-cookbook's metric names, as the trainer logs them)."""
 _EVAL_LOG_KEYS = {"accuracy": "test/env/all/correct", "format_rate": "test/env/all/format"}
 _EVAL_KEYS = ("accuracy", "format_rate", "reward_mean")
+_WINDOW_KEYS = ("accuracy", "format_rate", "frac_mixed", "reward_mean")
 
 
 class RolloutFormatError(ValueError):
@@ -499,16 +500,17 @@ class Rescore:
         acc = self.column(side, "accuracy")
         if not acc:
             return {}
+        batch = [b["batch"] for b in self.batches]  # positions -> batch numbers
+        cols = {k: windows(self.column(side, k)) for k in _WINDOW_KEYS}
         out: dict[str, Any] = {
             "windows": [
-                {"first": a, "last": b, **{k: windows(self.column(side, k))[i][2] for k in keys}}
-                for i, (a, b, _) in enumerate(windows(acc))
-                for keys in [("accuracy", "format_rate", "frac_mixed", "reward_mean")]
+                {"first": batch[a], "last": batch[b], **{k: cols[k][i][2] for k in cols}}
+                for i, (a, b, _) in enumerate(cols["accuracy"])
             ],
-            "peak": {"batch": self.batches[peak(acc)[0]]["batch"], "accuracy": peak(acc)[1]},
+            "peak": {"batch": batch[peak(acc)[0]], "accuracy": peak(acc)[1]},
         }
         first, last, mean = best_window(acc, 10)
-        out["best_window"] = {"first": first, "last": last, "accuracy": mean}
+        out["best_window"] = {"first": batch[first], "last": batch[last], "accuracy": mean}
         for key in ("frac_mixed", "frac_all_good", "frac_all_bad", "reward_mean"):
             values = self.column(side, key)
             out[key] = sum(values) / len(values)
