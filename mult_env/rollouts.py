@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from mult_env.metrics import batch_metrics, best_window, peak, windows
+from mult_env.parsers import PARSERS
 from mult_env.problems import Problem
 from mult_env.prompts import Message, PromptStyle, build_messages
 from mult_env.rewards import REWARDS, RewardBreakdown, Scorer
@@ -237,16 +238,24 @@ def _verdict_class(text: str) -> str:
 
 def rule_of(scorer: Scorer) -> dict[str, Any]:
     """A scorer's rule as ``meta.json`` stores it: parser and reward by registered name
-    (their ``repr`` when they are not registered), ``format_coef`` and ``assistant_prefix``."""
-    parser = scorer.parser
-    name = getattr(parser, "name", None)
-    reward = next((k for k, v in REWARDS.items() if v is scorer.reward), repr(scorer.reward))
+    (else ``module:name`` of a function, else ``repr``), ``format_coef`` and
+    ``assistant_prefix``."""
     return {
-        "parser": name if isinstance(name, str) else repr(parser),
-        "reward": reward,
+        "parser": _label(scorer.parser, PARSERS),
+        "reward": _label(scorer.reward, REWARDS),
         "format_coef": scorer.format_coef,
         "assistant_prefix": scorer.assistant_prefix,
     }
+
+
+def _label(obj: object, registry: Mapping[str, object]) -> str:
+    name = next((k for k, v in registry.items() if v is obj), None)
+    if name is not None:
+        return name
+    qualname = getattr(obj, "__qualname__", None)
+    if isinstance(qualname, str) and "<" not in qualname:
+        return f"{getattr(obj, '__module__', '?')}:{qualname}"
+    return repr(obj)
 
 
 # ---------------------------------------------------------------------------- writing

@@ -304,7 +304,7 @@ def test_cli_rescore_takes_a_custom_parser_module(
     monkeypatch.chdir(tmp_path)
     assert main(["rescore", "run", "--parser", "my_rules:digits_only", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert "digits_only" in data["new_rule"]["parser"]
+    assert data["new_rule"]["parser"] == "my_rules:digits_only"
 
 
 @pytest.mark.parametrize(
