@@ -824,6 +824,7 @@ def _check_log(
                 mismatches.append(
                     f"batch {b['batch']} {log_key}: {row[log_key]} != {b['run'][key]}"
                 )
+    unlogged = []
     for ev in evals:
         if ev["name"].startswith("after batch "):
             row = log_rows.get(int(ev["name"].rsplit(" ", 1)[1]), {})
@@ -834,6 +835,8 @@ def _check_log(
                 for k in _EVAL_KEYS
                 if k in log_evals.get(ev["name"], {})
             }
+        if not want:
+            unlogged.append(ev["name"])
         for key, value in want.items():
             if value != ev["run"][key]:
                 mismatches.append(f"eval {ev['name']} {key}: {value} != {ev['run'][key]}")
@@ -844,6 +847,8 @@ def _check_log(
         parts.append(f"batches {_ranges(missing)} are in metrics.jsonl but have no rollouts")
     if extra:
         parts.append(f"batches {_ranges(extra)} have rollouts but no metrics.jsonl line")
+    if unlogged:
+        parts.append(f"evaluations {', '.join(unlogged)} have rollouts but are not in the log")
     verdict_text = (
         "; ".join(parts)
         if parts
@@ -856,6 +861,7 @@ def _check_log(
         "mismatches": mismatches,
         "missing_rollouts": missing,
         "missing_log": extra,
+        "evals_missing_log": unlogged,
     }
 
 

@@ -355,3 +355,12 @@ def test_any_completion_text_survives_the_file(tmp_path: Path) -> None:
     path = writer.write(rollouts)
     assert gzip.decompress(path.read_bytes()).isascii()
     assert read_rollouts(tmp_path).batches[0] == rollouts
+
+
+def test_an_evaluation_the_log_lacks_is_reported(tmp_path: Path) -> None:
+    """Killed after the final evaluation's rollouts, before ``eval_final.json``."""
+    _write_run(tmp_path)
+    (tmp_path / "eval_final.json").unlink()
+    check = rescore(tmp_path).log_check
+    assert not check["exact"] and check["evals_missing_log"] == ["final"]
+    assert "evaluations final have rollouts but are not in the log" in check["verdict"]
