@@ -103,7 +103,7 @@ def _why_not_a_number(text: str) -> str:
         return "empty"
     if _SIGNED_RE.match(text):
         return "negative or signed number"
-    if any(ch.isdigit() and not ch.isascii() for ch in text):
+    if not text.isascii() and any(ch.isdigit() and not ch.isascii() for ch in text):
         return "non-ASCII digits"
     if text[0] == "0" and text.isascii() and text.isdigit():
         return "leading zeros"

@@ -65,6 +65,8 @@ def test_bad_difficulty_is_a_clear_error(bad: object) -> None:
 
 def test_axb_string() -> None:
     assert resolve_difficulty("2x1") == (2, 1)
+    assert resolve_difficulty(" 3 X 2 ") == resolve_difficulty("3x2") == (3, 2)
+    assert resolve_difficulty("Medium") == (3, 3)
 
 
 @given(st.integers(0, 2**32), st.integers(0, 2**62 - 1))
