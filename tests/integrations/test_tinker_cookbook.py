@@ -251,6 +251,38 @@ def test_thinking_parts_are_ignored_and_only_text_is_scored() -> None:
     assert result.reward == 1.0
 
 
+class ContentRenderer(ByteRenderer):
+    """Returns whatever message it was built with: for the non-text rule."""
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+    def parse_response(self, response: list[int]) -> tuple[Any, Any]:
+        return self.message, Termination.STOP_SEQUENCE
+
+
+@pytest.mark.parametrize("message", [{"role": "assistant"}, {"role": "assistant", "content": None}])
+def test_a_message_without_content_is_an_empty_malformed_reply(message: Any) -> None:
+    env = MultiplicationProblemEnv(PROBLEM, ContentRenderer(message))
+    result = run(rollout(env, answer("248171")))[1]
+    assert result.reward == -0.1
+    assert result.logs["reason"] == Scorer().score("", PROBLEM).reason
+
+
+@pytest.mark.parametrize(
+    ("message", "match"),
+    [
+        ({"role": "assistant", "content": b"248171"}, "not bytes"),
+        ({"role": "assistant", "content": 248171}, "not int"),
+        ("248171", "a chat message must be a dict"),
+    ],
+)
+def test_what_is_not_text_is_a_type_error(message: Any, match: str) -> None:
+    env = MultiplicationProblemEnv(PROBLEM, ContentRenderer(message))
+    with pytest.raises(TypeError, match=match):
+        run(rollout(env, answer("248171")))
+
+
 def test_bad_termination_value_is_a_clear_error() -> None:
     class Broken(ByteRenderer):
         def parse_response(self, response: list[int]) -> tuple[dict[str, Any], Any]:
@@ -367,10 +399,34 @@ def test_dataset_builder_defaults_follow_the_log_and_can_skip_test() -> None:
     assert (len(train), train.batch_size, train.group_size) == (100, 50, 4)
     assert test is not None and len(test) == 1 and test.batch_size == 100
     assert run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=0)())[1] is None
-    with pytest.raises(ValueError, match="multiple"):
-        run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=30, test_batch_size=20)())
     with pytest.raises(ValueError, match="difficulty"):
         MultiplicationDatasetBuilder(RENDERER, difficulty="galactic")
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["batch_size", "group_size", "n_batches", "test_group_size", "test_batch_size"],
+)
+@pytest.mark.parametrize("value", [0, -1, 2.0, True, "4"])
+def test_dataset_builder_rejects_every_bad_size_at_construction(field: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be a positive int"):
+        MultiplicationDatasetBuilder(RENDERER, **{field: value})
+
+
+@pytest.mark.parametrize("field", ["n_test_problems", "seed", "test_seed"])
+@pytest.mark.parametrize("value", [-1, 1.0, None])
+def test_dataset_builder_rejects_bad_counts_and_seeds(field: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be an int >= 0"):
+        MultiplicationDatasetBuilder(RENDERER, **{field: value})
+
+
+def test_dataset_builder_checks_test_batching_at_construction() -> None:
+    with pytest.raises(ValueError, match="multiple"):
+        MultiplicationDatasetBuilder(RENDERER, n_test_problems=30, test_batch_size=20)
+    # Fewer test problems than a batch: one smaller batch, fine.
+    _, test = run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=7)())
+    assert test is not None and (len(test), test.batch_size) == (1, 7)
+    assert MultiplicationDatasetBuilder(RENDERER, n_test_problems=0, test_batch_size=5)
 
 
 # --- tinker-cookbook's own code, where it is importable ----------------------------------

@@ -150,6 +150,27 @@ def test_completion_text_forms() -> None:
         adapter.completion_text([{"role": "assistant", "content": 6}])
 
 
+def test_bytes_completions_are_a_clear_type_error() -> None:
+    reward = adapter.MultiplicationReward("total")
+    with pytest.raises(TypeError, match=r"not bytes \(decode it to str first\)"):
+        reward(["p"], [b"The answer is 6."], a=[2], b=[3])
+    with pytest.raises(TypeError, match=r"content must be a str, None or a list.*not bytes"):
+        reward(["p"], [[{"role": "assistant", "content": b"6"}]], a=[2], b=[3])
+    with pytest.raises(TypeError, match="a completion must be a str"):
+        reward(["p"], [None], a=[2], b=[3])
+
+
+def test_numpy_integer_operands_are_accepted() -> None:
+    np = pytest.importorskip("numpy")
+    reward = adapter.MultiplicationReward("total")
+    assert reward(["p"], ["6"], a=[np.int64(2)], b=[np.uint8(3)], answer=[np.int32(6)]) == [1.0]
+    with pytest.raises(ValueError, match="non-negative integers"):
+        reward(["p"], ["6"], a=[np.int64(-2)], b=[3])
+    for bad in (True, np.True_, 2.0, np.float64(2.0), b"2"):
+        with pytest.raises(ValueError, match="non-negative integers"):
+            reward(["p"], ["6"], a=[bad], b=[3])
+
+
 def test_trailing_assistant_message_in_prompt_is_a_prefix() -> None:
     prompt = [*build_messages(Problem(12, 15)), {"role": "assistant", "content": "The answer is"}]
     reward = adapter.MultiplicationReward("total")
@@ -168,6 +189,10 @@ def test_reward_rejects_bad_columns() -> None:
         reward(["p"], ["1"], a=["\u0662"], b=["3"])  # Arabic-Indic two
     with pytest.raises(ValueError, match="values for"):
         reward(["p", "q"], ["1", "2"], a=["2"], b=["3", "4"])
+    with pytest.raises(ValueError, match="column 'answer' has 1 values for 2 completions"):
+        reward(["p", "q"], ["1", "2"], a=["2", "2"], b=["3", "3"], answer=["6"])
+    with pytest.raises(ValueError, match="column 'assistant_prefix' has 3 values for 2"):
+        reward(["p", "q"], ["1", "2"], a=["2", "2"], b=["3", "3"], assistant_prefix=[""] * 3)
     with pytest.raises(ValueError, match="component"):
         adapter.MultiplicationReward("bogus")  # type: ignore[arg-type]
 
@@ -208,6 +233,42 @@ def test_metric_and_extra_hooks() -> None:
         "parsed": ["6", "7", None, "12", "12"],
         "parse_reason": ["ok", "ok", "not a single number", "ok", "ok"],
     }
+
+
+def test_group_metrics_follow_the_rows_not_the_problem() -> None:
+    # Two dataset rows (indices 4 and 9) ask the same problem, as happens often at small
+    # difficulties: an all-correct group and an all-wrong group, never one mixed group.
+    metrics: dict[str, float] = {}
+    reward = adapter.MultiplicationReward("total")
+    reward(
+        ["p"] * 8,
+        ["6"] * 4 + ["7"] * 4,
+        a=["2"] * 8,
+        b=["3"] * 8,
+        index=[4] * 4 + [9] * 4,
+        log_metric=metrics.__setitem__,
+    )
+    assert metrics["mult_env/frac_mixed"] == 0.0
+    assert metrics["mult_env/frac_all_good"] == 0.5
+    assert metrics["mult_env/frac_all_bad"] == 0.5
+
+
+def test_group_metrics_on_a_real_tiny_dataset_with_repeats() -> None:
+    ds = adapter.build_dataset("tiny", 64, seed=0)
+    problems = list(zip(ds["a"], ds["b"], strict=True))
+    # Even rows are answered right, odd rows wrong; some problem sits at an even and an odd row.
+    even = {p for i, p in enumerate(problems) if i % 2 == 0}
+    assert even & {p for i, p in enumerate(problems) if i % 2 == 1}
+    n = 2  # TRL's layout: each row's num_generations completions side by side
+    rows = [i for i in range(len(ds)) for _ in range(n)]
+    completions = [str(int(ds["answer"][i]) + i % 2) for i in rows]
+    metrics: dict[str, float] = {}
+    columns = {name: [ds[name][i] for i in rows] for name in ("a", "b", "answer", "index")}
+    adapter.MultiplicationReward("total")(
+        ["p"] * len(rows), completions, **columns, log_metric=metrics.__setitem__
+    )
+    assert metrics["mult_env/frac_mixed"] == 0.0
+    assert metrics["mult_env/frac_all_good"] == 0.5
 
 
 def test_import_needs_no_datasets_and_errors_name_the_extra(
