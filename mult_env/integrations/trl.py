@@ -67,6 +67,7 @@ __all__ = [
     "DEFAULT_STYLE",
     "INSTALL_HINT",
     "Component",
+    "MultiplicationEnvironment",
     "MultiplicationReward",
     "build_dataset",
     "completion_text",
@@ -427,3 +428,95 @@ def reward_funcs(
         )
         for i, component in enumerate(components)
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# environment_factory
+# --------------------------------------------------------------------------------------------
+
+
+class MultiplicationEnvironment:
+    """mult_env for TRL's ``GRPOTrainer(environment_factory=MultiplicationEnvironment)``.
+
+    TRL (>= 1.x, experimental there) makes one instance per rollout, calls ``reset(**row)`` with
+    the dataset row, exposes the public methods (here only :meth:`submit_answer`) to the model as
+    tools, and scores the finished rollout with :meth:`get_reward`. The problem comes from the
+    row's ``a`` and ``b`` columns (:func:`build_dataset`), checked like the reward functions
+    check them; ``reset`` returns :attr:`INSTRUCTION`, which TRL appends to the last user
+    message, so the model is told to answer through the tool.
+
+    The reward is :class:`~mult_env.rewards.Scorer`'s total of the *first* submission, parsed
+    by the configured parser (``"answer"``: "N" or "The answer is N."): later submissions are
+    ignored, so guessing several times earns nothing, and the tool's reply never says whether
+    the answer was right. No submission scores as the empty reply (malformed: ``-format_coef``).
+    A submission that is neither a string nor an integer raises ``TypeError``, which TRL hands
+    back to the model as the tool's error, and counts as no submission.
+
+    For a one-step task the reward-function route (:func:`reward_funcs`) trains on the same
+    reward without a tool-capable chat template or tool schema in every prompt; use this class
+    when the problem must be answered through a tool, e.g. alongside tool-using environments
+    in a ``dict`` ``environment_factory`` (see ``docs/integrations/trl.md``).
+    """
+
+    INSTRUCTION = "\nSubmit N, the exact product, with the submit_answer tool."
+    """Appended by TRL to the last user message of the prompt."""
+
+    def __init__(
+        self,
+        *,
+        parser: Parser | Callable[[str], ParseResult] | str = "answer",
+        reward: Reward | Callable[[int | None, int], float] | str = "shaped",
+        format_coef: float = 0.1,
+    ) -> None:
+        """Configure the parser, correctness reward and format term (as :class:`Scorer`)."""
+        self.scorer = Scorer(parser=parser, reward=reward, format_coef=format_coef)
+        self.problem: Problem | None = None
+        self.submission: str | None = None
+        """The first submitted answer of this rollout (None: nothing submitted yet)."""
+        self.submissions = 0
+        """How many times :meth:`submit_answer` was called in this rollout."""
+
+    def reset(self, **row: Any) -> str:
+        """Start a rollout on the row's problem; returns the instruction TRL appends."""
+        problem = Problem(_operand(row.get("a"), "a"), _operand(row.get("b"), "b"))
+        answer = row.get("answer")
+        if answer is not None and _operand(answer, "answer") != problem.answer:
+            raise ValueError(f"column 'answer' is {answer!r} but a * b = {problem.answer}")
+        if row.get("assistant_prefix"):
+            raise ValueError(
+                "environment_factory needs conversational prompts; build the dataset without "
+                "an assistant_prefix"
+            )
+        self.problem, self.submission, self.submissions = problem, None, 0
+        return self.INSTRUCTION
+
+    def submit_answer(self, answer: str) -> str:
+        """Submit the final answer to the multiplication problem. Only the first submission counts.
+
+        Args:
+            answer: The exact product N, e.g. "248171".
+
+        Returns:
+            A confirmation that the answer was recorded.
+        """
+        if self.problem is None:
+            raise RuntimeError("reset() must be called before submit_answer()")
+        self.submissions += 1
+        if isinstance(answer, int) and not isinstance(answer, bool):
+            answer = str(answer)  # a JSON number in the tool call's arguments
+        if not isinstance(answer, str):
+            raise TypeError(f"answer must be a string of digits, not {type(answer).__name__}")
+        if self.submission is None:
+            self.submission = answer
+        return "Answer recorded."
+
+    @property
+    def breakdown(self) -> RewardBreakdown:
+        """The reward breakdown of this rollout's first submission."""
+        if self.problem is None:
+            raise RuntimeError("reset() must be called before the rollout is scored")
+        return self.scorer.score(self.submission or "", self.problem)
+
+    def get_reward(self) -> float:
+        """The rollout's reward (TRL logs it as ``rewards/MultiplicationEnvironment/mean``)."""
+        return self.breakdown.total

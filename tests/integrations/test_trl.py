@@ -8,6 +8,7 @@ model and check that what TRL logged is what our reward functions returned.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import math
 import pickle
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -408,6 +410,128 @@ def test_grpo_trainer_logs_the_rewards_our_functions_returned(tmp_path: Path) ->
     assert len({v for call in fmt.calls for v in call}) > 1
     # TRL handed our functions conversational completions (one assistant message each).
     assert all(c[0]["role"] == "assistant" for c in correctness.completions)
+
+
+# ---------------------------------------------------------------------------- environment_factory
+
+
+def test_environment_scores_the_first_submission_only() -> None:
+    env = adapter.MultiplicationEnvironment()
+    instruction = env.reset(prompt=[], a="12", b="15", answer="180", index=0, assistant_prefix="")
+    assert instruction == adapter.MultiplicationEnvironment.INSTRUCTION
+    assert env.get_reward() == -0.1  # nothing submitted: the empty reply, malformed
+    assert env.submit_answer("181") == "Answer recorded."  # never says right or wrong
+    assert env.submit_answer("180") == "Answer recorded."  # a second guess is ignored
+    assert (env.submission, env.submissions) == ("181", 2)
+    assert env.get_reward() == env.breakdown.total == Scorer().score("181", Problem(12, 15)).total
+    env.reset(a=np.int64(12), b=15)  # a fresh rollout; operands as the reward functions take them
+    env.submit_answer(180)  # type: ignore[arg-type]  # a JSON number in the tool call
+    assert env.get_reward() == 1.0
+    env.reset(a=12, b=15)
+    with pytest.raises(TypeError, match="not bytes"):
+        env.submit_answer(b"180")  # type: ignore[arg-type]
+    assert env.get_reward() == -0.1  # a rejected submission counts as none
+
+
+def test_environment_checks_its_row() -> None:
+    env = adapter.MultiplicationEnvironment(reward="binary")
+    with pytest.raises(RuntimeError, match="reset"):
+        env.submit_answer("6")
+    with pytest.raises(ValueError, match="a \\* b"):
+        env.reset(a="2", b="3", answer="7")
+    with pytest.raises(ValueError, match="non-negative integers"):
+        env.reset(b="3")
+    with pytest.raises(ValueError, match="conversational"):
+        env.reset(a="2", b="3", assistant_prefix="The answer is")
+
+
+def test_environment_exposes_exactly_one_tool_with_a_schema() -> None:
+    pytest.importorskip("transformers")
+    from transformers.utils import get_json_schema
+
+    env = adapter.MultiplicationEnvironment()
+    public = [n for n, _ in inspect.getmembers(type(env), inspect.isfunction) if n[0] != "_"]
+    assert sorted(public) == ["get_reward", "reset", "submit_answer"]  # TRL: tools = the rest
+    schema = get_json_schema(env.submit_answer)["function"]
+    assert schema["name"] == "submit_answer"
+    assert schema["parameters"]["required"] == ["answer"]
+
+
+def _qwen3_byte_tokenizer() -> Any:
+    """The byte-level tokenizer with TRL's copy of Qwen3-4B-Instruct-2507's chat template,
+    which renders tools and whose tool calls TRL knows how to parse."""
+    from trl.chat_template_utils import qwen3_instruct_2507_chat_template
+
+    tokenizer = _byte_tokenizer()
+    tokenizer.chat_template = qwen3_instruct_2507_chat_template
+    return tokenizer
+
+
+@pytest.mark.integration
+@pytest.mark.filterwarnings(PEFT_GC_WARNING)
+@pytest.mark.filterwarnings("ignore:You are using 'environment_factory':UserWarning")
+def test_grpo_trainer_step_with_environment_factory(tmp_path: Path) -> None:
+    """A real GRPOTrainer step through environment_factory: TRL renders the tool into the
+    prompt, parses the model's tool call, calls submit_answer and logs get_reward."""
+    trl = pytest.importorskip("trl")
+    from trainers.trl_grpo import no_activation_checkpointing
+
+    tokenizer = _qwen3_byte_tokenizer()
+    model = _tiny_model(tokenizer)
+    # A random model never writes a tool call by chance, so sampling is steered (as the other
+    # GRPO test steers it with suppress_tokens) to write this one: each prefix of the text is
+    # biased, longer prefixes more, from the end of the prompt on. Everything else is TRL's.
+    call = '<tool_call>\n{"name": "submit_answer", "arguments": {"answer": "6"}}\n</tool_call>'
+    anchor = tokenizer.encode("assistant\n", add_special_tokens=False)
+    target = anchor + tokenizer.encode(call, add_special_tokens=False) + [tokenizer.eos_token_id]
+    bias = [[target[: k + 1], 10.0 * (k + 1)] for k in range(len(anchor), len(target))]
+
+    # Two problems, both asked in every batch: "6" is right for 2*3 and wrong for 3*3.
+    problems = [Problem(2, 3), Problem(3, 3)] * 2
+    dataset = adapter.problems_dataset(problems, PromptStyle(few_shot=False))
+    made: list[adapter.MultiplicationEnvironment] = []
+
+    def factory() -> adapter.MultiplicationEnvironment:
+        made.append(adapter.MultiplicationEnvironment())
+        return made[-1]
+
+    args = trl.GRPOConfig(
+        output_dir=str(tmp_path),
+        max_steps=1,
+        per_device_train_batch_size=4,
+        num_generations=2,
+        max_completion_length=160,
+        max_tool_calling_iterations=1,
+        learning_rate=1e-3,
+        beta=0.0,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        bf16=False,
+        **no_activation_checkpointing(trl.GRPOConfig),
+        dataloader_num_workers=0,
+        seed=0,
+        generation_kwargs={"sequence_bias": bias},
+    )
+    trainer = trl.GRPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        environment_factory=factory,
+    )
+    trainer.train()
+
+    assert trainer.state.global_step == 1
+    (entry,) = [e for e in trainer.state.log_history if "reward" in e]
+    used = [env for env in made if env.problem is not None]
+    assert len(used) == 4  # one per rollout: 2 problems x 2 generations
+    assert [env.submission for env in used] == ["6"] * 4  # TRL called our tool
+    rewards = [env.get_reward() for env in used]
+    assert sorted(rewards) == [0.0, 0.0, 1.0, 1.0]  # 2*3 = 6 right; 3*3 = 9 wrong
+    assert entry["rewards/MultiplicationEnvironment/mean"] == pytest.approx(_mean(rewards))
+    assert entry["reward"] == pytest.approx(_mean(rewards))
 
 
 @pytest.mark.integration
