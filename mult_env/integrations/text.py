@@ -1,8 +1,9 @@
 """The one rule every adapter applies to a model's reply before it is scored.
 
 Trainers hand a reply over in different shapes: a string (TRL's standard format, verifiers'
-``trace.last_reply``), a chat message (TRL's conversational completions, tinker-cookbook's
-``renderer.parse_response``), or a message whose content is a list of parts (reasoning
+``trace.last_reply``), a chat message (tinker-cookbook's ``renderer.parse_response``), a list of
+chat messages whose last assistant message is the reply (TRL's conversational completions,
+verifiers 0.3's legacy rollouts), or a message whose content is a list of parts (reasoning
 renderers, multimodal chat formats). Every adapter turns that into the text the parser reads
 with the functions here, so the same input gets the same answer everywhere:
 

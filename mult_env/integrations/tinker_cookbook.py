@@ -22,8 +22,9 @@ What it adds over the cookbook's ``ProblemEnv``:
 * one problem per group, reproducible batches (batch ``i`` is a pure function of the seed and
   ``i``), and a held-out test dataset drawn from the disjoint ``test`` split.
 
-Observations are real ``tinker.ModelInput`` objects (``pip install mult-env[tinker-cookbook]``
-installs the ``tinker`` SDK, which is imported only when an env is used).
+Observations are real ``tinker.ModelInput`` objects (the ``[tinker-cookbook]`` extra installs
+the ``tinker`` SDK, which is imported only when an env is used; docs/integrations/
+tinker-cookbook.md gives the install lines, tinker-cookbook itself included).
 
 Example (``renderer`` is any tinker-cookbook renderer, e.g. from
 ``tinker_cookbook.renderers.get_renderer("qwen3_instruct", tokenizer)``)::

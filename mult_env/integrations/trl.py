@@ -75,8 +75,8 @@ __all__ = [
     "reward_funcs",
 ]
 
-INSTALL_HINT = "pip install 'mult-env[trl]'"
-"""The command that installs what this adapter needs."""
+INSTALL_HINT = "pip install 'trl>=1.0' 'datasets>=3.0' (what the mult-env[trl] extra installs)"
+"""The command that installs what this adapter needs (it works before mult-env is published)."""
 
 Component = Literal["total", "correctness", "format", "accuracy"]
 COMPONENTS: tuple[Component, ...] = get_args(Component)

@@ -12,13 +12,13 @@ Both APIs load the environment id **``mult-env-v1``** from the module ``mult_env
 
 The v1 API in detail:
 
-verifiers 0.4 loads environments by id: ``vf-eval <id>`` (or ``--env.taskset.id <id>``)
+verifiers.v1 loads environments by id: ``vf-eval <id>`` (or ``--env.taskset.id <id>``)
 imports the installed module named after the id (``-`` becomes ``_``) and takes the
 ``Taskset`` subclass, and optionally the ``Harness`` subclass, that the module exports in
 ``__all__``. mult_env ships that module as ``mult_env_v1``, so the environment id is
 **``mult-env-v1``** (``-v1`` marks a verifiers-v1 environment, as ``vf-init`` names them)::
 
-    pip install "mult-env[verifiers]"
+    pip install -e '.[verifiers]'     # from a checkout (docs/integrations/verifiers.md)
     vf-eval mult-env-v1 -n 100 --env.taskset.split test --env.taskset.seed 42 --model ...
 
 In Python, :func:`load_environment` builds the same ``vf.Env``; the classes are importable

@@ -138,3 +138,16 @@ def test_legacy_call_without_the_legacy_api_says_what_to_use() -> None:
         "    raise AssertionError('no ImportError')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@needs_legacy
+def test_doc_example_runs_as_written(vf: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "integrations" / "verifiers.md"
+    (block,) = re.findall(r"```py\n(.*?)```", page.read_text(), flags=re.DOTALL)
+    namespace: dict[str, Any] = {"__name__": "docs.integrations.verifiers.legacy"}
+    exec(compile(block, str(page), "exec"), namespace)
+    assert namespace["state"]["reward"] == 1.0
+    assert capsys.readouterr().out.startswith("1.0 {'correctness': 1.0, 'format_penalty': 0.0")
