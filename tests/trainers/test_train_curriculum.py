@@ -127,6 +127,10 @@ def test_batches_follow_the_curriculum_and_every_rung_reached_is_evaluated(
     assert "## Curriculum" in report and "| 2x2 | 2x1 | 0.0% |" in report
     assert "| 2x1 | 3 | 100.0% | 100.0% | 100.0% | +0.0% |" in report
     assert (run_dir / "curriculum.png").read_bytes()[:4] == b"\x89PNG"
+    from mult_env.rollouts import read_rollouts
+
+    batches = read_rollouts(run_dir).batches  # each rollout names its rung
+    assert [batches[b][0].difficulty for b in sorted(batches)] == _course(run_dir)
 
 
 def test_resume_restores_the_curriculum_exactly(tmp_path: Path) -> None:
