@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 from hypothesis import HealthCheck, Phase, Verbosity, assume, find, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyFailure
+from hypothesis.errors import FlakyFailure, NoSuchExample
 
 from mult_env.parsers import Parser, ParseResult, get_parser
 from mult_env.problems import Difficulty, Problem, resolve_difficulty
@@ -615,6 +615,26 @@ def _growth(
     return best, len(small_text), t_small, exponent
 
 
+def _sizes(size: int, timed: bool) -> list[int]:
+    """The adversarial sizes: 1 KB, 30 KB and ``size`` (only up to 30 KB when not timed)."""
+    return sorted({min(size, 1000), min(size, 30_000), size if timed else min(size, 30_000)})
+
+
+def _prepare(size: int, timed: bool, style: Style) -> None:
+    """Build the adversarial texts here, before the child starts: building 1 MB of them takes
+    a moment, which the watched child would otherwise spend without a heartbeat."""
+    for n in _sizes(size, timed):
+        _adversarial(n, style)
+
+
+def _check_timeouts(time_limit: float, hang_timeout: float, size: int) -> None:
+    if not time_limit > 0 or not hang_timeout > 0 or size < 1:
+        raise ValueError(
+            "time_limit and hang_timeout must be positive and size at least 1, got "
+            f"{time_limit}, {hang_timeout}, {size}"
+        )
+
+
 def _long_pass(
     call: Callable[[str], object],
     judge: Callable[[str, str, Any], list[tuple[str, str]]],
@@ -630,7 +650,7 @@ def _long_pass(
     each result, and when a size is over its budget measure at a tenth of it to tell a slow
     linear function from a superlinear one."""
     found: dict[str, _Found] = {}
-    sizes = sorted({min(size, 1000), min(size, 30_000), size if timed else min(size, 30_000)})
+    sizes = _sizes(size, timed)
     for n in sizes:
         budget = max(limit * n / size, 0.002)
         texts = _adversarial(n, style)
@@ -733,6 +753,7 @@ def check_parser(
         The :class:`CheckReport`; with ``raise_on_failure`` it is only returned when all ran
         properties held.
     """
+    _check_timeouts(time_limit, hang_timeout, size)
     fn = get_parser(parser)
     sty = get_style(style if style is not None else _default_style(fn))
     allowed = _normalise(allow, FAMILIES, "near-miss family")
@@ -936,6 +957,7 @@ def check_parser(
     ]
     if not _can_fork():
         report.notes.append("no hard time limit: this platform cannot fork, so a hang blocks")
+    _prepare(size, "linear_time" not in skipped, sty)
     _run_units(units, labels, report, channel, hang_timeout, "parsing")
     report.violations.sort(key=lambda v: list(PARSER_PROPERTIES).index(v.property))
     if report.violations and raise_on_failure:
@@ -1033,11 +1055,16 @@ def _draw_monotone_pair(draw: st.DrawFn, answer: int) -> tuple[int, int]:
 
 def _simplest_form(style: Style, answer: int) -> str:
     """The minimal accepted form of ``answer`` in ``style`` (plain digits, no filler)."""
-    form: str = find(
-        style.forms(str(answer)),
-        lambda _: True,
-        settings=settings(database=None, max_examples=10, phases=[Phase.generate, Phase.shrink]),
-    )
+    try:
+        form: str = find(
+            style.forms(str(answer)),
+            lambda _: True,
+            settings=settings(
+                database=None, max_examples=10, phases=[Phase.generate, Phase.shrink]
+            ),
+        )
+    except NoSuchExample:  # a custom style whose frame rejects every draw
+        return style.mark(str(answer))
     return form
 
 
@@ -1131,6 +1158,7 @@ def check_reward(
         difficulty, max_examples, time_limit, size, hang_timeout, seed, raise_on_failure: as
             for :func:`check_parser`.
     """
+    _check_timeouts(time_limit, hang_timeout, size)
     channel = _Channel()
     target = _reward_under_test(reward, parser, bounds, channel)
     parser_for_style = reward.parser if isinstance(reward, Scorer) else parser
@@ -1434,6 +1462,7 @@ def check_reward(
             )
     if not _can_fork():
         report.notes.append("no hard time limit: this platform cannot fork, so a hang blocks")
+    _prepare(size, "linear_time" not in skipped, sty)
     _run_units(units, labels, report, channel, hang_timeout, "scoring")
     if order_found is not None:
         report.passed = [label for label in report.passed if label != "deterministic"]
