@@ -321,7 +321,7 @@ def test_check_error_is_an_assertion_error_with_the_report() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PARSERS))
 def test_full_parser_checks(name: str) -> None:
-    report = check_parser(name, max_examples=300, raise_on_failure=False)
+    report = check_parser(name, max_examples=150, raise_on_failure=False)
     if name == "last_number":  # documented as exploitable
         assert {"negative", "hedged", "several_numbers", "self_correction"} <= {
             v.family for v in report.violations
@@ -334,8 +334,8 @@ def test_full_parser_checks(name: str) -> None:
 @pytest.mark.parametrize("parser", ["answer", "boxed", "think_answer", "think_boxed"])
 @pytest.mark.parametrize("reward", ["binary", "shaped"])
 def test_full_reward_checks(reward: str, parser: str) -> None:
-    check_reward(reward, parser=parser, max_examples=200)
-    check_reward(Scorer(parser, reward), max_examples=200)
+    check_reward(reward, parser=parser, max_examples=100)
+    check_reward(Scorer(parser, reward), max_examples=100)
 
 
 @pytest.mark.slow
@@ -350,7 +350,7 @@ def test_full_checks_catch_every_flaw() -> None:
     assert {"negative", "times_ten", "extra_digit", "hedged"} <= caught["substring"]
     assert {"negative", "hedged", "several_numbers", "self_correction"} <= caught["last_number"]
     assert {"close_value", "wrong_digit"} <= caught["tolerance"]
-    assert caught["unicode"] == {"non_ascii_digits"}
+    assert caught["unicode"] == {"non_ascii_digits", "non_canonical"}  # \d+ reads "01" too
 
 
 def test_public_names_resolve() -> None:

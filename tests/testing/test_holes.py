@@ -633,7 +633,7 @@ def test_full_checks_catch_every_class() -> None:
         "4": check_reward(answer_with_boxed_fallback, parser=None, raise_on_failure=False),
         "5": check_reward(effort_bonus, parser=None, raise_on_failure=False),
         "6": check_parser(junk_is_well_formed, raise_on_failure=False),
-        "7": check_parser(catastrophic_backtracking, raise_on_failure=False),
+        "7": check_parser(catastrophic_backtracking, hang_timeout=2, raise_on_failure=False),
         "8": check_parser(lazy_tags, style=TAGGED, raise_on_failure=False),
         "9": check_parser(crashes_on_an_unclosed_box, style="boxed", raise_on_failure=False),
         "11": check_reward(crashes_on_decimals, parser=None, raise_on_failure=False),
@@ -643,7 +643,8 @@ def test_full_checks_catch_every_class() -> None:
     assert "near_misses/non_canonical" in caught["1"]
     assert "near_misses/expression" in caught["2"]
     assert "near_misses/hedged" in caught["3"]
-    assert caught["4"] & {"near_misses/hedged", "near_misses/negative"}
+    # the fallback's [^}]* also rescans from every repeated "\boxed{": quadratic
+    assert any(c.startswith("near_misses/") for c in caught["4"]) and "linear_time" in caught["4"]
     assert {"bounded", "only_true_answer_max"} <= caught["5"]
     assert "well_formed" in caught["6"]
     assert "linear_time" in caught["7"]
