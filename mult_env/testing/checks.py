@@ -476,6 +476,7 @@ def _run_units(
     results: dict[str, _Found | None] = {}
     timings: dict[tuple[str, int], float] = {}
     unjudged: list[str] = []
+    not_run: list[str] = []
     interrupted: list[tuple[str, _Found]] = []
 
     def record(label: str, found: _Found | None) -> None:
@@ -547,7 +548,7 @@ def _run_units(
                 "not run (the check stopped after repeated hangs): "
                 + ", ".join(label for label, _ in pending)
             )
-            unjudged.extend(label for label, _ in pending)
+            not_run = [label for label, _ in pending]
             break
     for label, found in interrupted:
         if label in labels and results.get(label) is None:
@@ -560,7 +561,7 @@ def _run_units(
         )
     for label in labels:
         if label not in results:
-            if label not in unjudged:
+            if label not in unjudged and label not in not_run:
                 report.notes.append(f"{label}: not run")  # pragma: no cover - a checker bug
             continue
         result = results[label]

@@ -837,10 +837,10 @@ def adversarial_texts(
                 (f"repeated {m + ' '!r}", _repeat(m + " ", size)),
                 (f"{m!r} then digits", m + "1" * max(1, size - len(m))),
             ]
-        seen = {text for _, text in texts}
-        for desc, text in built:
-            if text not in seen:
-                seen.add(text)
+        seen = {text for _, text in texts} | {desc for desc, _ in texts}
+        for desc, text in built:  # descriptions name texts: both must be new
+            if text not in seen and desc not in seen:
+                seen.update((desc, text))
                 texts.append((desc, text))
     return texts
 
