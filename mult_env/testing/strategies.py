@@ -559,6 +559,7 @@ _ARBITRARY_CONNECTOR = st.text(
     max_size=8,
 ).filter(lambda j: j.strip(",") != "")
 _JOINERS = st.one_of(st.sampled_from(_CONNECTORS), _ARBITRARY_CONNECTOR)
+_ANY_CONNECTOR = st.integers(0, 2).map(bool)  # two hedges in three; shrinks to the templates
 _SEVERAL = st.sampled_from(
     [
         "{a} * {b} = {x}",
@@ -637,7 +638,7 @@ def _draw_ambiguous(draw: st.DrawFn, problem: Problem, family: str, style: Style
         return form(draw(_SIGNS) + num)
     if family in ("hedged", "self_correction"):
         other = _draw_numeral(draw, _draw_other(draw, x))
-        if family == "hedged" and draw(st.booleans()):  # any connector, not just "or"
+        if family == "hedged" and draw(_ANY_CONNECTOR):  # any connector, not just "or"
             joiner = draw(_JOINERS)
             first, second = (num, other) if draw(st.booleans()) else (other, num)
             if draw(st.booleans()):

@@ -136,15 +136,15 @@ def test_2_partial_products_are_generated() -> None:
 
 # --- 3. hedges with any connector ------------------------------------------------------------
 
-KNOWN_HEDGE_WORDS = (" or ", "/", " maybe ", ",", "\n", "either", "(")
+KNOWN_HEDGE_WORDS = (" or ", "/", " maybe ", ", ", "\n", "either", "(")
 
 
 def blocks_known_hedges(completion: str, answer: int) -> float:
-    """Refuses the usual connectors, then pays the first of two numbers."""
+    """Refuses the usual connectors, then pays the first of at most two numbers."""
     if any(word in completion for word in KNOWN_HEDGE_WORDS):
         return 0.0
-    numbers = re.findall(r"[0-9]+", completion)
-    if len(numbers) == 1 or len(numbers) == 2:
+    numbers = [n.replace(",", "") for n in re.findall(r"[0-9][0-9,]*", completion)]
+    if 1 <= len(numbers) <= 2 and len(numbers[0]) < 100:
         return float(int(numbers[0]) == answer)
     return 0.0
 
@@ -626,18 +626,19 @@ def _family_texts(family: str, n: int) -> set[str]:
 @pytest.mark.slow
 def test_full_checks_catch_every_class() -> None:
     """Every flawed example above, checked in full (no allow=/skip=), is still caught."""
+    full: dict[str, Any] = {"seed": 0, "raise_on_failure": False}  # a search: make it repeatable
     runs = {
-        "1": check_reward(converts_before_comparing, parser=None, raise_on_failure=False),
-        "2": check_reward(evaluates_expressions, parser=None, raise_on_failure=False),
-        "3": check_reward(blocks_known_hedges, parser=None, raise_on_failure=False),
-        "4": check_reward(answer_with_boxed_fallback, parser=None, raise_on_failure=False),
-        "5": check_reward(effort_bonus, parser=None, raise_on_failure=False),
-        "6": check_parser(junk_is_well_formed, raise_on_failure=False),
-        "7": check_parser(catastrophic_backtracking, hang_timeout=2, raise_on_failure=False),
-        "8": check_parser(lazy_tags, style=TAGGED, raise_on_failure=False),
-        "9": check_parser(crashes_on_an_unclosed_box, style="boxed", raise_on_failure=False),
-        "11": check_reward(crashes_on_decimals, parser=None, raise_on_failure=False),
-        "12": check_reward(caches_by_completion, parser=None, raise_on_failure=False),
+        "1": check_reward(converts_before_comparing, parser=None, **full),
+        "2": check_reward(evaluates_expressions, parser=None, **full),
+        "3": check_reward(blocks_known_hedges, parser=None, **full),
+        "4": check_reward(answer_with_boxed_fallback, parser=None, **full),
+        "5": check_reward(effort_bonus, parser=None, **full),
+        "6": check_parser(junk_is_well_formed, **full),
+        "7": check_parser(catastrophic_backtracking, hang_timeout=2, **full),
+        "8": check_parser(lazy_tags, style=TAGGED, **full),
+        "9": check_parser(crashes_on_an_unclosed_box, style="boxed", **full),
+        "11": check_reward(crashes_on_decimals, parser=None, **full),
+        "12": check_reward(caches_by_completion, parser=None, **full),
     }
     caught = {name: set(violated(r)) for name, r in runs.items()}
     assert "near_misses/non_canonical" in caught["1"]

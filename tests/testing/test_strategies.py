@@ -146,7 +146,9 @@ def test_non_canonical_family_spells_the_answer_otherwise(case: tuple[Problem, N
 
 def _evaluate(text: str) -> int:
     """Sum of products of the ASCII integers in ``text`` (operators as the family writes them)."""
-    body = re.sub(r"[^0-9+*x\u00d7\u00b7]|(?<![0-9 ])x", " ", text.replace("**", " ").replace("times", "*"))
+    body = re.sub(
+        r"[^0-9+*x\u00d7\u00b7]|(?<![0-9 ])x", " ", text.replace("**", " ").replace("times", "*")
+    )
     total = 0
     for term in body.split("+"):
         product = 1
