@@ -10,12 +10,17 @@ space on purpose. These strategies generate the completions a policy will try:
   after a ``<think>`` block): a correct answer that is not paid teaches the policy a format,
   not arithmetic;
 * :func:`near_misses` -- wrong or ambiguous answers grouped in :data:`FAMILIES` (one digit wrong,
-  within 1 %, truncated, extra digit, 10x, negative, hedged, several numbers, self-corrections,
-  non-ASCII digits, decimals, invalid separators), each with the reason a policy would try it;
+  within 1 %, truncated, extra digit, 10x, negative, hedged with any connector, several
+  numbers, self-corrections, non-ASCII digits, decimals, invalid separators, other spellings,
+  the question's own arithmetic), each with the reason a policy would try it; ambiguous ones
+  also come in other :data:`MARKUPS` than the style's, for rewards with a lenient fallback;
 * :func:`near_miss_values` -- the integer near misses, for rewards checked on parsed values;
 * :func:`arbitrary_text` -- any unicode text, plus text assembled from the tokens parsers care
   about, for totality;
-* :func:`adversarial_texts` -- deterministic ~1 MB inputs that make naive parsers superlinear.
+* :func:`malformed_texts` -- fixed malformed completions built from a style's markers (an
+  unclosed, empty or nested box), which random search finds only by luck;
+* :func:`adversarial_texts` -- deterministic ~1 MB inputs that make naive parsers superlinear,
+  the style's own markers repeated and left unclosed among them.
 
 Minimal examples shrink towards the smallest problem (``1 * 1``) and the simplest form (plain
 digits, no prefix), so a failure reads like "reward 1.0 for '-1' when the answer is 1".
