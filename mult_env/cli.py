@@ -147,13 +147,8 @@ def _add_rescore(sub: Any) -> None:
     r.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
 
 
-def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
-    """A registered name, or ``module:attribute`` (the current directory is importable)."""
-    if ":" not in spec:
-        if spec in registry:
-            return spec
-        known = ", ".join(sorted(registry))
-        raise ValueError(f"{what} {spec!r} is neither module:function nor one of {known}")
+def _import_attribute(spec: str, what: str) -> Any:
+    """The object ``module:attribute`` names (the current directory is importable)."""
     module_name, _, attribute = spec.partition(":")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # like `python -m`: the user's own module in cwd
@@ -163,6 +158,17 @@ def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as e:
         raise ValueError(f"cannot load {what} {spec!r}: {e}") from None
+    return obj
+
+
+def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
+    """A registered name, or ``module:attribute`` (the current directory is importable)."""
+    if ":" not in spec:
+        if spec in registry:
+            return spec
+        known = ", ".join(sorted(registry))
+        raise ValueError(f"{what} {spec!r} is neither module:function nor one of {known}")
+    obj = _import_attribute(spec, what)
     if isinstance(obj, type):  # a parser or reward class: check a default instance
         obj = obj()
     if not callable(obj):
@@ -175,13 +181,22 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         from mult_env import testing
     except ImportError as e:
         raise ValueError(str(e)) from None
+    style: Any = args.style
+    if style is not None and ":" in style:  # a user's own Style, named like the target
+        style = _import_attribute(style, "style")
+        if not isinstance(style, testing.Style):
+            raise ValueError(
+                f"style {args.style!r} is not a mult_env.testing.Style "
+                f"(it is a {type(style).__name__})"
+            )
     common: dict[str, Any] = {
-        "style": args.style,
+        "style": style,
         "allow": args.allow,
         "skip": args.skip,
         "difficulty": args.difficulty,
         "max_examples": args.max_examples,
         "time_limit": args.time_limit,
+        "hang_timeout": args.hang_timeout,
         "seed": args.seed,
         "raise_on_failure": False,
     }
@@ -198,8 +213,9 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 def _add_check_options(p: argparse.ArgumentParser, properties: Sequence[str]) -> None:
     p.add_argument(
         "--style",
-        help="answer style of accepted forms and near misses: answer, boxed, think_answer or "
-        "think_boxed (default: the parser's own, else answer)",
+        help="answer style of accepted forms and near misses: answer, boxed, think_answer, "
+        "think_boxed, or module:attribute naming your own mult_env.testing.Style (default: the "
+        "parser's own, else answer)",
     )
     p.add_argument(
         "--allow",
@@ -232,6 +248,12 @@ def _add_check_options(p: argparse.ArgumentParser, properties: Sequence[str]) ->
         default=0.1,
         help="seconds allowed for a 1 MB adversarial completion (default: 0.1)",
     )
+    p.add_argument(
+        "--hang-timeout",
+        type=float,
+        default=5.0,
+        help="seconds one call may take before it is killed and reported as a hang (default: 5)",
+    )
     p.add_argument("--seed", type=_non_negative, help="make the search reproducible")
 
 
@@ -250,19 +272,25 @@ _FAMILIES = (
     "non_ascii_digits",
     "decimal",
     "invalid_separators",
+    "non_canonical",
+    "expression",
 )
 _REWARD_PROPERTIES = (
     "total",
     "bounded",
+    "deterministic",
     "true_answer_max",
     "only_true_answer_max",
     "near_misses",
     "monotone",
+    "well_formed",
     "linear_time",
 )
 _PARSER_PROPERTIES = (
     "total",
     "rejects_non_str",
+    "deterministic",
+    "well_formed",
     "accepts_true_answer",
     "reads_written_value",
     "near_misses",
@@ -327,9 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="property-check a reward function (needs mult-env[testing])",
         description="Run mult_env.testing.check_reward on a reward: the true answer in every "
         "accepted form scores the maximum, nothing else does, scores stay in range, shaping is "
-        "monotone, near misses (negative, 10x, hedged, non-ASCII digits, ...) earn no credit, "
-        "and long completions score in linear time. Prints the report with the minimal "
-        "counterexample of each violated property; exits 1 if any property fails.",
+        "monotone, scores are deterministic, near misses (negative, 10x, hedged, non-ASCII "
+        "digits, expressions, ...) earn no credit, and long completions score in linear time "
+        "(the reward runs in a child process: a hang is killed and reported). Prints the "
+        "report with the minimal counterexample of each violated property; exits 1 if any "
+        "property fails.",
         epilog="examples: mult-env check-reward my_rewards:partial_credit  |  "
         "mult-env check-reward my_rewards:text_reward --parser none  |  "
         "mult-env check-reward shaped --parser last_number",
@@ -354,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
         "ParseResult: total on any text, TypeError for non-str, every accepted form of the true "
         "answer read, wrong numbers read as written, ambiguous near misses read as no value, "
         "linear time. Prints the report; exits 1 if any property fails.",
-        epilog="example: mult-env check-parser my_parsers:strict_answer --style answer",
+        epilog="examples: mult-env check-parser my_parsers:strict_answer --style answer  |  "
+        "mult-env check-parser my_parsers:answer_tag --style my_parsers:tagged",
     )
     k.add_argument("target", help="module:function or a registered parser name")
     _add_check_options(k, _PARSER_PROPERTIES)
