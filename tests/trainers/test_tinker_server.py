@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import signal
 import socket
 import sqlite3
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from benchmarks.pipeline import write_tiny_chat_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -97,59 +98,6 @@ def _ensure_venv(log_dir: Path) -> Path:
     return python
 
 
-def _teach_format(model: Any, tokenizer: Any, steps: int = 60) -> None:
-    """A few Adam steps on ``"<prompt> The answer is N.<|im_end|>"`` with N right half the time.
-
-    A random tiny model never writes a parseable answer, so every group would score the same
-    and no batch would train. After these steps it answers in the format with varied numbers:
-    groups are mixed and the run exercises ``forward_backward`` on the wire.
-    """
-    from mult_env import ProblemSet
-    from mult_env.prompts import PromptStyle, build_messages
-    from trainers.renderers import ChatMLRenderer
-
-    renderer = ChatMLRenderer(tokenizer)
-    style = PromptStyle(few_shot=False, assistant_prefix="The answer is")
-    problems = ProblemSet((1, 1), seed=123, split="train").take(64)
-    rng = random.Random(0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(steps):
-        rows = []
-        for _ in range(16):
-            problem = rng.choice(problems)
-            answer = problem.answer if rng.random() < 0.5 else rng.randint(1, 81)
-            prompt = renderer.build_prompt(build_messages(problem, style), style.assistant_prefix)
-            completion = tokenizer.encode(f" {answer}.", add_special_tokens=False)
-            rows.append((prompt, [*completion, *renderer.stop_token_ids]))
-        width = max(len(p) + len(c) for p, c in rows)
-        ids = torch.zeros(len(rows), width, dtype=torch.long)
-        mask = torch.zeros(len(rows), width, dtype=torch.long)
-        labels = torch.full((len(rows), width), -100)
-        for i, (prompt, completion) in enumerate(rows):
-            full = prompt + completion
-            ids[i, : len(full)] = torch.tensor(full)
-            mask[i, : len(full)] = 1
-            labels[i, len(prompt) : len(full)] = torch.tensor(completion)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-
-
-def _build_model(directory: Path) -> Path:
-    from trainers.tiny_model import build_tiny
-
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        model, tokenizer = build_tiny(seed=0)
-        _teach_format(model, tokenizer)
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -181,7 +129,7 @@ def _healthy(url: str) -> bool:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("skyrl")
     python = _ensure_venv(root)
-    model_dir = _build_model(root / "tiny-chatml")
+    model_dir = write_tiny_chat_model(root / "tiny-chatml")
     (root / "checkpoints").mkdir()
     port = _free_port()
     log = root / "server.log"
