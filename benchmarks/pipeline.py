@@ -284,16 +284,25 @@ def run_on_server(
     )
 
 
-def markdown_table(results: Sequence[PipelineResult]) -> str:
-    """Mode, steady-state seconds per batch, total, speed-up over the first row, staleness."""
-    base = results[0].mean_s
+def markdown_table(results: Sequence[PipelineResult], *, median: bool = False) -> str:
+    """Mode, steady-state seconds per batch, total, speed-up over the first row, staleness.
+
+    ``median``: the median of ``batch_seconds`` (already steady-state batches) instead of the
+    mean of all but the first.
+    """
+
+    def per_batch(r: PipelineResult) -> float:
+        return statistics.median(r.batch_seconds) if median else r.mean_s
+
+    base = per_batch(results[0])
+    what = "median s/batch (steady)" if median else "s/batch (steady)"
     lines = [
-        "| Mode | s/batch (steady) | Total s | Speed-up | Mean staleness |",
-        "|------|------------------|---------|----------|----------------|",
+        f"| Mode | {what} | Total s | Speed-up | Mean staleness |",
+        "|------|" + "-" * (len(what) + 2) + "|---------|----------|----------------|",
     ]
     for r in results:
         lines.append(
-            f"| {r.mode} | {r.mean_s:.2f} | {r.total_s:.2f} | {base / r.mean_s:.2f}x | "
+            f"| {r.mode} | {per_batch(r):.2f} | {r.total_s:.2f} | {base / per_batch(r):.2f}x | "
             f"{statistics.fmean(r.staleness):.2f} |"
         )
     return "\n".join(lines)
@@ -348,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=2,
         help="with --base-url: an untimed pipelined run first (JIT compilation, caches)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="with --base-url: sequential+pipelined rounds"
     )
     parser.add_argument(
         "--write-tiny-model",
@@ -416,11 +428,11 @@ def _main_on_server(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("TINKER_API_KEY", "tml-dummy")  # a self-hosted server takes any key
 
-    def measure(pipelined: bool, batches: int) -> PipelineResult:
+    def measure(pipelined: int, batches: int) -> PipelineResult:
         return run_on_server(
             args.base_url,
             args.model_name,
-            pipelined=pipelined,
+            pipelined=bool(pipelined),
             batches=batches,
             batch_size=args.batch_size,
             group_size=args.group_size,
@@ -429,12 +441,26 @@ def _main_on_server(args: argparse.Namespace) -> int:
 
     if args.warmup_batches:
         measure(True, args.warmup_batches)
-    results = [measure(False, args.batches), measure(True, args.batches)]
+    # Alternate the modes (sequential first in each round) so that neither gets all the
+    # server's later, warmer state; report each run and the rounds' pooled batches.
+    runs = [measure(pipelined, args.batches) for _ in range(args.rounds) for pipelined in (0, 1)]
     print(
-        f"Tinker-API server at {args.base_url}, model {args.model_name}; {args.batches} batches "
-        f"x {args.batch_size} problems x {args.group_size} samples; trainers.train.run, KL on\n"
+        f"Tinker-API server at {args.base_url}, model {args.model_name}; {args.rounds} round(s) "
+        f"of {args.batches} batches x {args.batch_size} problems x {args.group_size} samples "
+        "each way; trainers.train.run, KL on\n"
     )
-    print(markdown_table(results))
+    for run_ in runs:
+        print(f"{run_.mode}: s/batch " + " ".join(f"{t:.2f}" for t in run_.batch_seconds))
+    pooled = [
+        PipelineResult(
+            mode,
+            [t for r in runs if r.mode == mode for t in r.batch_seconds[1:]],
+            [x for r in runs if r.mode == mode for x in r.staleness],
+        )
+        for mode in ("sequential", "pipelined")
+    ]
+    print()
+    print(markdown_table(pooled, median=True))
     return 0
 
 

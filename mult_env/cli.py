@@ -1,4 +1,5 @@
-"""The ``mult-env`` command: list problems, score completions, check parsers and rewards."""
+"""The ``mult-env`` command: list problems, score completions, re-score a run's rollouts,
+check parsers and rewards."""
 
 from __future__ import annotations
 
@@ -90,6 +91,60 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         row.update(scorer.score(completion, problem).to_dict())
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return 0
+
+
+# ---------------------------------------------------------------------------- rescore
+def _cmd_rescore(args: argparse.Namespace, out: TextIO) -> int:
+    from mult_env.rollouts import read_rollouts, rescore
+
+    try:
+        run = read_rollouts(args.run_dir)
+    except FileNotFoundError as e:
+        raise ValueError(str(e)) from None
+    own = run.meta
+    scorer = Scorer(
+        _load_target(args.parser, PARSERS, "parser") if args.parser else own["parser"],
+        _load_target(args.reward, REWARDS, "reward") if args.reward else own["reward"],
+        own["format_coef"] if args.format_coef is None else args.format_coef,
+        own["assistant_prefix"] if args.assistant_prefix is None else args.assistant_prefix,
+    )
+    result = rescore(run, scorer, examples=args.examples)
+    if args.json:
+        out.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write(result.to_markdown(examples=args.examples) + "\n")
+    return 0
+
+
+def _add_rescore(sub: Any) -> None:
+    r = sub.add_parser(
+        "rescore",
+        help="re-score a run's rollouts under another parser or reward, without sampling",
+        description="Score every completion a run kept (RUN_DIR/rollouts, written by "
+        "python -m trainers.train) again under another rule, and print the run's tables side by "
+        "side: per 10-batch window accuracy, format, mixed groups and reward, peak and best "
+        "window, frac_mixed/all_good/all_bad, the held-out evaluations, and the completions "
+        "whose verdict changed, by rejection reason, with examples. Options left out keep the "
+        "run's own rule, so a bare `mult-env rescore RUN_DIR` checks that the stored scores "
+        "reproduce metrics.jsonl.",
+        epilog="examples: mult-env rescore runs/multiply-2x1-SmolLM2-135M-Instruct-lr0.0003-bs8-"
+        "20260104-0129 --parser last_number  |  mult-env rescore RUN_DIR --reward binary --json",
+    )
+    r.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its rollouts/)")
+    r.add_argument(
+        "--parser", help="registered parser name or module:function (default: the run's own)"
+    )
+    r.add_argument(
+        "--reward", help="registered reward name or module:function (default: the run's own)"
+    )
+    r.add_argument("--format-coef", type=float, help="format penalty (default: the run's own)")
+    r.add_argument(
+        "--assistant-prefix", help="text pre-filled before each completion (default: the run's)"
+    )
+    r.add_argument(
+        "--examples", type=_non_negative, default=3, help="examples per change (default: 3)"
+    )
+    r.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
 
 
 def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
@@ -265,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--format-coef", type=float, default=0.1, help="format penalty (default: 0.1)")
     s.add_argument("--assistant-prefix", default="", help="text pre-filled before each completion")
+    _add_rescore(sub)
 
     c = sub.add_parser(
         "check-reward",
@@ -312,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "problems":
             return _cmd_problems(args, sys.stdout)
+        if args.command == "rescore":
+            return _cmd_rescore(args, sys.stdout)
         if args.command in ("check-reward", "check-parser"):
             return _cmd_check(args, sys.stdout)
         return _cmd_score(args, sys.stdout, sys.stdin)

@@ -121,6 +121,10 @@ class TrainConfig:
     :func:`tinker_defaults`)."""
     progress: bool = True
     """Show a live progress bar (batch, accuracy, reward) on stderr."""
+    save_rollouts: bool = True
+    """Keep every sampled completion (training batches and held-out evaluations) with its
+    reward breakdown in ``rollouts/`` of the run directory, gzipped, one file per batch, so
+    ``mult-env rescore`` can score the run again under another parser or reward."""
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> TrainConfig:

@@ -45,6 +45,7 @@ from typing import Any
 from mult_env import Problem, ProblemSet, RewardBreakdown, Scorer
 from mult_env.metrics import batch_metrics
 from mult_env.prompts import PromptStyle, build_messages
+from mult_env.rollouts import ROLLOUTS_DIR, Rollout, RolloutWriter, rule_of
 from trainers.backend import Backend, PromptSpec, Sample
 from trainers.config import ConfigError, TrainConfig, parse_args, usage
 from trainers.interrupt import stop_requested
@@ -159,13 +160,18 @@ def kl_shaped_advantages(
     return shaped, mean_kl
 
 
-def prompt_specs(problems: Sequence[Problem], config: TrainConfig) -> list[PromptSpec]:
-    """Chat prompts for ``problems`` in the configured style (few-shot, system, prefix)."""
-    style = PromptStyle(
+def prompt_style(config: TrainConfig) -> PromptStyle:
+    """The configured prompt style (few-shot, system prompt, assistant pre-fill)."""
+    return PromptStyle(
         few_shot=config.few_shot,
         system_prompt=config.system_prompt or None,
         assistant_prefix=config.assistant_prefix,
     )
+
+
+def prompt_specs(problems: Sequence[Problem], config: TrainConfig) -> list[PromptSpec]:
+    """Chat prompts for ``problems`` in the configured style (few-shot, system, prefix)."""
+    style = prompt_style(config)
     return [PromptSpec(tuple(build_messages(p, style)), config.assistant_prefix) for p in problems]
 
 
@@ -185,14 +191,20 @@ def evaluate(
     config: TrainConfig,
     *,
     examples: int = 5,
+    on_scored: ScoredHook | None = None,
 ) -> dict[str, Any]:
-    """Greedy held-out evaluation: accuracy, format rate, mean reward and a few examples."""
+    """Greedy held-out evaluation: accuracy, format rate, mean reward and a few examples.
+
+    ``on_scored`` receives the samples and their scores (one group per problem), e.g. to keep
+    them as rollouts."""
     t0 = time.perf_counter()
     scorer = make_scorer(config)
     groups = backend.sample(
         prompt_specs(problems, config), 1, max_tokens=config.max_tokens, temperature=0.0
     )
     scored = [scorer.score(g[0].text, p) for g, p in zip(groups, problems, strict=True)]
+    if on_scored is not None:
+        on_scored(groups, [[s] for s in scored])
     m = batch_metrics([[s] for s in scored])
     return {
         "n": len(problems),
@@ -220,11 +232,13 @@ def train_batch(
     *,
     groups: list[list[Sample]] | None = None,
     before_update: Callable[[], None] | None = None,
+    on_scored: ScoredHook | None = None,
 ) -> dict[str, float]:
     """Sample, score, compute advantages, update once; returns this batch's metrics.
 
     Pipelining passes ``groups`` already sampled for ``problems`` and a ``before_update``
-    that submits the next batch's sampling just before this batch's update.
+    that submits the next batch's sampling just before this batch's update. ``on_scored``
+    receives the samples and their scores, group by group (to keep them as rollouts).
     """
     times: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -242,6 +256,8 @@ def train_batch(
         scorer.score_group([s.text for s in group], p)
         for group, p in zip(groups, problems, strict=True)
     ]
+    if on_scored is not None:
+        on_scored(groups, scored)
     samples: list[Sample] = [s for group in groups for s in group]
     adv_N = [a for g in scored for a in compute_advantages([b.total for b in g])]
     times["time/score"] = time.perf_counter() - t
@@ -289,6 +305,94 @@ def train_batch(
     )
     metrics.update(times)
     return metrics
+
+
+ScoredHook = Callable[[list[list[Sample]], list[list[RewardBreakdown]]], None]
+"""Called with the sampled groups and their reward breakdowns once a batch is scored."""
+
+
+def _rollouts(
+    config: TrainConfig,
+    problems: Sequence[Problem],
+    groups: Sequence[Sequence[Sample]],
+    scored: Sequence[Sequence[RewardBreakdown]],
+    *,
+    split: str,
+    first_index: int,
+    batch: int | None = None,
+    eval: str | None = None,
+) -> list[Rollout]:
+    """The rollouts of one batch or evaluation, as ``mult_env.rollouts`` stores them."""
+    da, db = config.digits()
+    return [
+        Rollout(
+            problem=p,
+            completion=s.text,
+            reward=r,
+            batch=batch,
+            eval=eval,
+            group=g,
+            sample=k,
+            split=split,
+            index=first_index + g,
+            difficulty=f"{da}x{db}",
+            tokens=len(s.tokens),
+            logprob=round(sum(s.logprobs) / len(s.logprobs), 5) if s.logprobs else None,
+            stopped=s.stopped,
+            prompt_tokens=len(s.prompt_tokens),
+        )
+        for g, (p, group, rewards) in enumerate(zip(problems, groups, scored, strict=True))
+        for k, (s, r) in enumerate(zip(group, rewards, strict=True))
+    ]
+
+
+def _keep(
+    writer: RolloutWriter | None,
+    config: TrainConfig,
+    problems: Sequence[Problem],
+    split: str,
+    *,
+    batch: int | None = None,
+    eval: str | None = None,
+    first_index: int = 0,
+    into: list[list[Rollout]] | None = None,
+) -> ScoredHook | None:
+    """The ``on_scored`` hook that keeps a batch's or evaluation's rollouts: written at once,
+    or, with ``into``, collected there for the loop to write after the metrics line."""
+    if writer is None:
+        return None
+
+    def hook(groups: list[list[Sample]], scored: list[list[RewardBreakdown]]) -> None:
+        rollouts = _rollouts(
+            config,
+            problems,
+            groups,
+            scored,
+            split=split,
+            first_index=first_index,
+            batch=batch,
+            eval=eval,
+        )
+        if into is None:
+            writer.write(rollouts)
+        else:
+            into.append(rollouts)
+
+    return hook
+
+
+def _rollout_writer(config: TrainConfig, run_dir: Path) -> RolloutWriter:
+    """A writer of this run's rollouts into ``run_dir/rollouts`` (the run's rule in meta)."""
+    meta = {
+        **rule_of(make_scorer(config)),
+        "prompt": dataclasses.asdict(prompt_style(config)),
+        "difficulty": config.difficulty,
+        "seed": config.seed,
+        "group_size": config.group_size,
+        "model_name": config.model_name,
+        "source": "trainers.train",
+    }
+    return RolloutWriter(run_dir / ROLLOUTS_DIR, meta)
 
 
 def _submit_next(
@@ -502,6 +606,12 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     _rewrite_jsonl(metrics_path, kept)
     if not resuming:
         _rewrite_jsonl(ckpt_path, [])
+    # Rollouts: a batch's file is written just after its metrics line, so the rollouts never
+    # hold a batch metrics.jsonl lacks; the batches a resume redoes are dropped here like
+    # their metrics lines.
+    writer = _rollout_writer(config, run_dir) if config.save_rollouts else None
+    if writer is not None:
+        writer.discard_from(start)
 
     t_ready = time.perf_counter()
 
@@ -515,8 +625,10 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     else:
         if start > 0:
             raise RunDirError(f"{run_dir} has checkpoints but no {EVAL_BASE_FILE}")
-        eval_base = evaluate(backend, test, config)
-        _write_json(base_file, eval_base)
+        eval_base = evaluate(
+            backend, test, config, on_scored=_keep(writer, config, test, "test", eval="base")
+        )
+        _write_json(base_file, eval_base)  # after its rollouts: no base eval without them
 
     wandb = _Wandb(config, run_dir)
     bar = _progress(config, start)
@@ -553,28 +665,50 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         if pipelined and batch + 1 < config.n_batches:
             following = train_set.take(config.batch_size, start=(batch + 1) * config.batch_size)
             prefetch = functools.partial(_submit_next, backend, pending, following, config)
+        pending_rollouts: list[list[Rollout]] = []
         metrics = train_batch(
-            backend, problems, config, scorer, groups=groups, before_update=prefetch
+            backend,
+            problems,
+            config,
+            scorer,
+            groups=groups,
+            before_update=prefetch,
+            on_scored=_keep(
+                writer,
+                config,
+                problems,
+                "train",
+                batch=batch,
+                first_index=batch * config.batch_size,
+                into=pending_rollouts,
+            ),
         )
         if groups is not None:  # pipelined: sampling time is the wait for the pending samples
             metrics["time/sample"] = sample_wait
         row: dict[str, Any] = {"step": batch, **metrics}
         done = batch + 1
         if config.eval_every and done % config.eval_every == 0 and done < config.n_batches:
-            ev = evaluate(backend, test, config, examples=0)
+            on_eval = _keep(
+                writer, config, test, "test", batch=batch, eval="periodic", into=pending_rollouts
+            )
+            ev = evaluate(backend, test, config, examples=0, on_scored=on_eval)
             row["test/env/all/correct"] = ev["accuracy"]
             row["test/env/all/format"] = ev["format_rate"]
             row["time/eval"] = ev["time_s"]
         save = done == config.n_batches or (config.save_every and done % config.save_every == 0)
         row["time/total"] = time.perf_counter() - t_batch
         batch_times.append(row["time/total"])
-        # Save, write the batch's line (with time/save), then record the checkpoint: a kill in
-        # between resumes from the previous checkpoint, so no line is lost or written twice.
+        # Save, write the batch's lines (metrics with time/save, rollouts), then record the
+        # checkpoint: a kill in between resumes from the previous checkpoint, so no line is
+        # lost or written twice.
         if save:
             t = time.perf_counter()
             state_path = backend.save_state(f"{done:06d}")
             row["time/save"] = time.perf_counter() - t
         _append_jsonl(metrics_path, row)
+        if writer is not None:
+            for rollouts in pending_rollouts:
+                writer.write(rollouts)
         if save:
             _record_checkpoint(ckpt_path, done, state_path)
         backend_s += sum(
@@ -605,7 +739,9 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     if final_file.exists() and start >= config.n_batches:
         eval_final = json.loads(final_file.read_text())
     else:
-        eval_final = evaluate(backend, test, config)
+        eval_final = evaluate(
+            backend, test, config, on_scored=_keep(writer, config, test, "test", eval="final")
+        )
         _write_json(final_file, eval_final)
         final_path = backend.save_final("final")
         _append_jsonl(

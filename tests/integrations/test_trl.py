@@ -206,7 +206,7 @@ def test_metric_and_extra_hooks() -> None:
     assert metrics["mult_env/frac_all_good"] == [0.5]
     assert extra == {
         "parsed": ["6", "7", None, "12", "12"],
-        "parse_reason": ["ok", "ok", "not a single number", "ok", "ok"],
+        "parse_reason": ["ok", "ok", "no number", "ok", "ok"],
     }
 
 
