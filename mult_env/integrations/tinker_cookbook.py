@@ -22,8 +22,9 @@ What it adds over the cookbook's ``ProblemEnv``:
 * one problem per group, reproducible batches (batch ``i`` is a pure function of the seed and
   ``i``), and a held-out test dataset drawn from the disjoint ``test`` split.
 
-Observations are real ``tinker.ModelInput`` objects (``pip install mult-env[tinker-cookbook]``
-installs the ``tinker`` SDK, which is imported only when an env is used).
+Observations are real ``tinker.ModelInput`` objects (the ``[tinker-cookbook]`` extra installs
+the ``tinker`` SDK, which is imported only when an env is used; docs/integrations/
+tinker-cookbook.md gives the install lines, tinker-cookbook itself included).
 
 Example (``renderer`` is any tinker-cookbook renderer, e.g. from
 ``tinker_cookbook.renderers.get_renderer("qwen3_instruct", tokenizer)``)::
@@ -45,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
+from mult_env.integrations.text import message_text
 from mult_env.parsers import Parser
 from mult_env.problems import Difficulty, Problem, ProblemSet, Split, resolve_difficulty
 from mult_env.prompts import Message, PromptStyle, build_messages
@@ -83,8 +85,11 @@ class Renderer(Protocol):
 
     ``parse_response`` returns ``(message, termination)``: tinker-cookbook >= 0.6 gives a
     ``ParseTermination`` (with ``is_stop_sequence`` / ``is_clean``), older releases a ``bool``
-    "parsed cleanly"; both are accepted. ``message["content"]`` is a string or a list of
-    content parts (only ``{"type": "text"}`` parts are read, so thinking parts are ignored).
+    "parsed cleanly"; both are accepted. The message's text is read by the rule of
+    :mod:`mult_env.integrations.text`: ``content`` is a string or a list of content parts (only
+    ``{"type": "text"}`` parts are read, so thinking parts are ignored); missing or ``None``
+    content is the empty reply (malformed, the format penalty); anything else, bytes included,
+    raises ``TypeError``.
     """
 
     def build_generation_prompt(self, messages: list[Any], /) -> tinker.ModelInput: ...
@@ -161,22 +166,6 @@ class MultiplicationEnvConfig:
         return Scorer(self.parser, self.reward, self.format_coef, self.assistant_prefix)
 
 
-def _text_content(message: Any) -> str:
-    """The text of a parsed message, like tinker-cookbook's ``renderers.get_text_content``."""
-    content = message.get("content", "") if isinstance(message, Mapping) else message
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):
-        return "".join(
-            part["text"]
-            for part in content
-            if isinstance(part, Mapping)
-            and part.get("type") == "text"
-            and isinstance(part.get("text"), str)
-        )
-    raise TypeError(f"renderer returned message content of type {type(content).__name__}")
-
-
 def _stopped_cleanly(termination: Any, require_stop_sequence: bool) -> bool:
     """Whether the response ended as it should, for either ``parse_response`` convention."""
     if isinstance(termination, bool):  # tinker-cookbook < 0.6: "parsed cleanly"
@@ -248,7 +237,7 @@ class MultiplicationProblemEnv:
         if not isinstance(action, list) or not all(type(t) is int for t in action):
             raise TypeError("action must be a list of int token ids")
         message, termination = self.renderer.parse_response(action)
-        text = _text_content(message)
+        text = message_text(message)
         clean = _stopped_cleanly(termination, self.config.require_stop_sequence_for_format)
         scored = self.scorer.score(text, self.problem)
         format_ok = scored.format_ok and clean
@@ -296,8 +285,17 @@ class MultiplicationGroupBuilder:
     """``group_size`` envs on the *same* problem (tinker-cookbook's ``EnvGroupBuilder``).
 
     One problem per group, always: group-relative advantages compare answers to one question.
-    Picklable (for the cookbook's distributed rollouts) whenever the renderer is, which
-    renderers made by ``tinker_cookbook.renderers.get_renderer`` are.
+
+    Picklable (for the cookbook's distributed rollouts) exactly when its renderer is: every
+    other field is plain data. A renderer made by ``tinker_cookbook.renderers.get_renderer``
+    pickles as its renderer name and ``model_name`` and is rebuilt in the unpickling process
+    with ``tinker_cookbook.tokenizer_utils.get_tokenizer(model_name)``, so the builder
+    unpickles wherever that call works there: a Hub model id (downloaded or cached), a local
+    directory of tokenizer files (``save_pretrained``) at the same path, or a name registered
+    with ``tokenizer_utils.register_tokenizer`` in that process. A tokenizer that only loads
+    with extra arguments (a GGUF file's, ``gguf_file=...``) must be registered under the
+    renderer's ``model_name`` before unpickling; otherwise unpickling raises the loader's
+    error.
     """
 
     problem: Problem
@@ -418,9 +416,23 @@ class MultiplicationDatasetBuilder:
     """Held-out problems per evaluation batch."""
 
     def __post_init__(self) -> None:
+        # Every size is checked here, so a bad one fails when the config is written, not in
+        # the middle of a run (a zero test_batch_size used to surface as a ZeroDivisionError).
+        sizes = ("batch_size", "group_size", "n_batches", "test_group_size", "test_batch_size")
+        for name in sizes:
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("n_test_problems", "seed", "test_seed"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
         resolve_difficulty(self.difficulty)
-        if type(self.n_test_problems) is not int or self.n_test_problems < 0:
-            raise ValueError(f"n_test_problems must be an int >= 0, got {self.n_test_problems!r}")
+        if self.n_test_problems % min(self.test_batch_size, self.n_test_problems or 1):
+            raise ValueError(
+                f"n_test_problems={self.n_test_problems} must be a multiple of "
+                f"test_batch_size={self.test_batch_size}"
+            )
 
     async def __call__(self) -> tuple[MultiplicationRLDataset, MultiplicationRLDataset | None]:
         """``(train, test)``; ``test`` is None when ``n_test_problems == 0``."""
@@ -437,11 +449,6 @@ class MultiplicationDatasetBuilder:
         if self.n_test_problems == 0:
             return train, None
         test_batch = min(self.test_batch_size, self.n_test_problems)
-        if self.n_test_problems % test_batch:
-            raise ValueError(
-                f"n_test_problems={self.n_test_problems} must be a multiple of "
-                f"test_batch_size={test_batch}"
-            )
         test = MultiplicationRLDataset(
             self.renderer,
             batch_size=test_batch,
