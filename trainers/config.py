@@ -105,6 +105,10 @@ class TrainConfig:
     """Local backend device (``cpu``, ``cuda``, ...); empty picks CUDA when available."""
     base_url: str | None = None
     """Tinker service URL (tinker backend; default: the SDK's)."""
+    renderer: str | None = None
+    """Chat format of the prompts sent to Tinker (tinker backend): ``qwen3``, ``chatml``,
+    ``qwen3_disable_thinking``, ``llama3`` or ``hf_chat_template`` (the tokenizer's own chat
+    template). Unset or empty: chosen from ``model_name`` (see ``trainers/renderers.py``)."""
     pipeline: bool = False
     """Sample batch n+1 while batch n trains (tinker backend): those samples are one update
     stale (``tinker/staleness``), which the importance-sampling loss corrects. Ignored by
@@ -161,6 +165,12 @@ class TrainConfig:
             raise ConfigError(f"unknown parser {self.parser!r}; choose from {sorted(PARSERS)}")
         if self.reward not in REWARDS:
             raise ConfigError(f"unknown reward {self.reward!r}; choose from {sorted(REWARDS)}")
+        from trainers.renderers import RENDERERS
+
+        if self.renderer and self.renderer not in RENDERERS:
+            raise ConfigError(
+                f"unknown renderer {self.renderer!r}; choose from {sorted(RENDERERS)}"
+            )
         for name, choices in (
             ("backend", get_args(BackendName)),
             ("behavior_if_log_dir_exists", get_args(BehaviorIfExists)),

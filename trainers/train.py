@@ -101,8 +101,13 @@ class RunDirError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- backends
-def get_backend(config: TrainConfig) -> Backend:
-    """Create the backend named by ``config.backend``; its module is imported only now."""
+def get_backend(config: TrainConfig, resume_from: str | None = None) -> Backend:
+    """Create the backend named by ``config.backend``; its module is imported only now.
+
+    ``resume_from`` is a state checkpoint to continue from. The Tinker backend builds its
+    training client from it directly (one training run per process, not a fresh LoRA that is
+    thrown away); other backends are created and then load it.
+    """
     module_name = {"local": "trainers.local_backend", "tinker": "trainers.tinker_backend"}.get(
         config.backend
     )
@@ -116,7 +121,12 @@ def get_backend(config: TrainConfig) -> Backend:
             f"the {config.backend} backend could not be imported ({exc}); "
             f"install it with: pip install 'mult-env[{extra}]'"
         ) from exc
-    backend: Backend = module.create(config)
+    if config.backend == "tinker":
+        backend: Backend = module.create(config, resume_from=resume_from)
+        return backend
+    backend = module.create(config)
+    if resume_from:
+        backend.load_state(resume_from)
     return backend
 
 
@@ -499,9 +509,15 @@ def _check_resumable(path: Path, config: TrainConfig) -> None:
 def _checkpoint(
     backend: Backend, ckpt_path: Path, done: int, curriculum: Curriculum | None = None
 ) -> None:
-    """Save a resumable state after ``done`` batches and record it in checkpoints.jsonl
-    (with the curriculum's state, so a resumed run continues it exactly)."""
-    state_path = backend.save_state(f"{done:06d}")
+    """Save a resumable state after ``done`` batches and record it in checkpoints.jsonl."""
+    _record_checkpoint(ckpt_path, done, backend.save_state(f"{done:06d}"), curriculum)
+
+
+def _record_checkpoint(
+    ckpt_path: Path, done: int, state_path: str, curriculum: Curriculum | None = None
+) -> None:
+    """One checkpoints.jsonl row, with the curriculum's state so a resumed run continues it
+    exactly."""
     row: dict[str, Any] = {
         "name": f"{done:06d}",
         "batch": done,
@@ -674,9 +690,11 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     owns_backend = backend is None
     if backend is None:
         try:
-            backend = get_backend(config)
+            backend = get_backend(config, str(checkpoint["state_path"]) if checkpoint else None)
         except RuntimeError as exc:
             raise BackendError(str(exc)) from exc
+    elif checkpoint:
+        backend.load_state(str(checkpoint["state_path"]))
     if mode == "delete":
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -695,8 +713,6 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     if writer is not None:
         writer.discard_from(start)
 
-    if checkpoint:
-        backend.load_state(str(checkpoint["state_path"]))
     curriculum = config.make_curriculum()
     if curriculum is not None and checkpoint:
         if "curriculum" not in checkpoint:
@@ -749,7 +765,9 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
                     _checkpoint(backend, ckpt_path, batch, curriculum)
                 break
         t_batch = time.perf_counter()
+        t_wait = time.perf_counter()
         groups = pending.pop().result() if pending else None
+        sample_wait = time.perf_counter() - t_wait
         prefetch = None
         record = None
         if curriculum is None:
@@ -787,6 +805,8 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
             ),
             record=record,
         )
+        if groups is not None:  # pipelined: sampling time is the wait for the pending samples
+            metrics["time/sample"] = sample_wait
         row: dict[str, Any] = {"step": batch, **metrics}
         done = batch + 1
         if config.eval_every and done % config.eval_every == 0 and done < config.n_batches:
@@ -800,14 +820,19 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         save = done == config.n_batches or (config.save_every and done % config.save_every == 0)
         row["time/total"] = time.perf_counter() - t_batch
         batch_times.append(row["time/total"])
+        # Save, write the batch's lines (metrics with time/save, rollouts), then record the
+        # checkpoint: a kill in between resumes from the previous checkpoint, so no line is
+        # lost or written twice.
+        if save:
+            t = time.perf_counter()
+            state_path = backend.save_state(f"{done:06d}")
+            row["time/save"] = time.perf_counter() - t
         _append_jsonl(metrics_path, row)
         if writer is not None:
             for rollouts in pending_rollouts:
                 writer.write(rollouts)
         if save:
-            t = time.perf_counter()
-            _checkpoint(backend, ckpt_path, done, curriculum)
-            row["time/save"] = time.perf_counter() - t
+            _record_checkpoint(ckpt_path, done, state_path, curriculum)
         backend_s += sum(
             float(row.get(k, 0.0))
             for k in ("time/sample", "time/ref", "time/train", "time/eval", "time/save")
