@@ -93,15 +93,9 @@ class MultiplicationEnv(gym.Env[str, str]):
 
     ## Curriculum
 
-    ``curriculum=`` (a :class:`mult_env.curriculum.Curriculum`, ``"viability"``, a ladder
-    such as ``"1x1,2x1,2x2"`` or a mapping of its arguments; see
-    :func:`mult_env.curriculum.make_curriculum`) replaces the fixed ``difficulty``: each
-    ``reset`` draws the difficulty with ``curriculum.choose(self.np_random)`` and the item
-    from that rung's ``ProblemSet``, and each ``step`` records its correctness as a group of
-    one (problems given by ``options={"problem": ...}`` are not recorded); the ``info`` of
-    both carries ``"difficulty"``, the problem's ``(digits_a, digits_b)``. The live
-    controller is ``env.unwrapped.curriculum``: the very object passed (``gym.make`` copies
-    only the registered spec's kwargs, not the caller's), or one built from the spec.
+    ``curriculum=`` (a :class:`~mult_env.curriculum.Curriculum` or a spec for
+    :func:`~mult_env.curriculum.make_curriculum`) replaces ``difficulty``: ``reset`` draws the
+    rung, ``step`` records its correctness, and both ``info`` dicts carry ``"difficulty"``.
 
     ## Episode End
 
@@ -113,13 +107,8 @@ class MultiplicationEnv(gym.Env[str, str]):
     every other step of a one-step env) and, for ``AsyncVectorEnv``, ``shared_memory=False``:
     Gymnasium's shared memory silently corrupts string observations.
 
-    With a curriculum in a vector env, what is passed decides: a spec (``"viability"``, a
-    ladder string, a dict) builds one curriculum per env copy, each fed by its own episodes;
-    a :class:`~mult_env.curriculum.Curriculum` object is shared by every copy of a
-    ``SyncVectorEnv`` (``gym.make_vec(id, n, curriculum=c)`` or ``env_fns`` that all pass
-    ``c``), which all record into it and draw from it. ``AsyncVectorEnv`` workers live in other
-    processes, so each always has its own copy; read them with
-    ``envs.get_attr("curriculum")``.
+    In vector envs a curriculum spec builds one controller per copy, and a ``Curriculum``
+    object is shared by the copies of a ``SyncVectorEnv`` (see ``docs/concepts.md``).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}  # noqa: RUF012 (Gymnasium's API)

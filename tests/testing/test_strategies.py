@@ -171,7 +171,7 @@ def test_expression_family_is_arithmetic_equal_to_the_answer(
 def test_ambiguous_families_also_come_in_other_markups() -> None:
     texts: list[str] = []
 
-    @settings(max_examples=200, database=None)
+    @settings(max_examples=200, database=None, derandomize=True)  # a fixed sample: not flaky
     @given(_family("negative"))
     def collect(case: tuple[Problem, NearMiss]) -> None:
         texts.append(case[1].text)
