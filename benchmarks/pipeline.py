@@ -14,6 +14,11 @@ numbers isolate the scheduling effect from model compute. Run from the repositor
     python -m benchmarks.pipeline                       # defaults: the numbers in docs/tinker.md
     python -m benchmarks.pipeline --sample-latency 2 --train-latency 1 --batches 10
     python -m benchmarks.pipeline --real-loop     # through trainers.train.run (pipeline=true)
+    python -m benchmarks.pipeline --base-url http://127.0.0.1:8000 --model-name DIR   # on the wire
+
+``--base-url`` measures the same comparison through ``trainers.train.run`` against a real
+Tinker-API server (see docs/tinker.md, "Scale out: self-host the Tinker API");
+``--write-tiny-model DIR`` writes the tiny model the repository's own measurement served.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mult_env import ProblemSet, PromptStyle, Scorer, build_messages
@@ -169,16 +175,134 @@ def run_real_loop(
     )
 
 
-def markdown_table(results: Sequence[PipelineResult]) -> str:
-    """Mode, steady-state seconds per batch, total, speed-up over the first row, staleness."""
-    base = results[0].mean_s
+def write_tiny_chat_model(directory: str | Path, *, steps: int = 60) -> Path:
+    """Save a tiny Qwen3 (``trainers.tiny_model``) that answers in the log's format, for servers.
+
+    A self-hosted Tinker-API server (SkyRL) serves a model directory. The random tiny model
+    never writes a parseable answer, so every group would score alike and no batch would
+    train; a few Adam steps (seconds, offline) on ``"<prompt> The answer is N.<|im_end|>"``
+    with N right half the time make it answer in the format with varied numbers, so groups are
+    mixed and ``forward_backward`` runs. Used by ``--base-url`` runs of this benchmark and by
+    the integration test against SkyRL (``tests/trainers/test_tinker_server.py``).
+    """
+    import random
+
+    import torch
+
+    from mult_env.prompts import PromptStyle, build_messages
+    from trainers.renderers import ChatMLRenderer
+    from trainers.tiny_model import build_tiny
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model, tokenizer = build_tiny(seed=0)
+        renderer = ChatMLRenderer(tokenizer)
+        style = PromptStyle(few_shot=False, assistant_prefix="The answer is")
+        problems = ProblemSet((1, 1), seed=123, split="train").take(64)
+        rng = random.Random(0)
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        model.train()
+        for _ in range(steps):
+            rows = []
+            for _ in range(16):
+                problem = rng.choice(problems)
+                answer = problem.answer if rng.random() < 0.5 else rng.randint(1, 81)
+                prompt = renderer.build_prompt(build_messages(problem, style), "The answer is")
+                completion = tokenizer.encode(f" {answer}.", add_special_tokens=False)
+                rows.append((prompt, [*completion, *renderer.stop_token_ids]))
+            width = max(len(p) + len(c) for p, c in rows)
+            ids = torch.zeros(len(rows), width, dtype=torch.long)
+            mask = torch.zeros(len(rows), width, dtype=torch.long)
+            labels = torch.full((len(rows), width), -100)
+            for i, (prompt, completion) in enumerate(rows):
+                full = prompt + completion
+                ids[i, : len(full)] = torch.tensor(full)
+                mask[i, : len(full)] = 1
+                labels[i, len(prompt) : len(full)] = torch.tensor(completion)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval()
+    path = Path(directory)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def run_on_server(
+    base_url: str,
+    model_name: str,
+    *,
+    pipelined: bool,
+    batches: int = 8,
+    batch_size: int = 8,
+    group_size: int = 4,
+    renderer: str = "qwen3",
+) -> PipelineResult:
+    """``trainers.train.run`` against a real Tinker-API server at ``base_url`` (KL on).
+
+    The settings suit :func:`write_tiny_chat_model`'s model: 1x1 products, no few-shot turns,
+    the answer pre-filled with "The answer is".
+    """
+    import json
+    import tempfile
+
+    from trainers import train
+    from trainers.config import parse_args
+
+    with tempfile.TemporaryDirectory(prefix="pipeline-wire-") as tmp:
+        args = {
+            "backend": "tinker",
+            "base_url": base_url,
+            "model_name": model_name,
+            "renderer": renderer,
+            "difficulty": "1x1",
+            "few_shot": "false",
+            "assistant_prefix": "The answer is",
+            "max_tokens": 6,
+            "n_batches": batches,
+            "batch_size": batch_size,
+            "group_size": group_size,
+            "lora_rank": 4,
+            "learning_rate": 0.001,
+            "kl_penalty_coef": 0.01,
+            "eval_n": 4,
+            "save_every": 0,
+            "progress": "false",
+            "pipeline": str(pipelined).lower(),
+            "log_path": f"{tmp}/run",
+        }
+        train.run(parse_args([f"{k}={v}" for k, v in args.items()]))
+        rows = [
+            json.loads(line) for line in Path(f"{tmp}/run/metrics.jsonl").read_text().splitlines()
+        ]
+    return PipelineResult(
+        "pipelined" if pipelined else "sequential",
+        [float(r["time/total"]) for r in rows],
+        [float(r.get("tinker/staleness", 0.0)) for r in rows],
+    )
+
+
+def markdown_table(results: Sequence[PipelineResult], *, median: bool = False) -> str:
+    """Mode, steady-state seconds per batch, total, speed-up over the first row, staleness.
+
+    ``median``: the median of ``batch_seconds`` (already steady-state batches) instead of the
+    mean of all but the first.
+    """
+
+    def per_batch(r: PipelineResult) -> float:
+        return statistics.median(r.batch_seconds) if median else r.mean_s
+
+    base = per_batch(results[0])
+    what = "median s/batch (steady)" if median else "s/batch (steady)"
     lines = [
-        "| Mode | s/batch (steady) | Total s | Speed-up | Mean staleness |",
-        "|------|------------------|---------|----------|----------------|",
+        f"| Mode | {what} | Total s | Speed-up | Mean staleness |",
+        "|------|" + "-" * (len(what) + 2) + "|---------|----------|----------------|",
     ]
     for r in results:
         lines.append(
-            f"| {r.mode} | {r.mean_s:.2f} | {r.total_s:.2f} | {base / r.mean_s:.2f}x | "
+            f"| {r.mode} | {per_batch(r):.2f} | {r.total_s:.2f} | {base / per_batch(r):.2f}x | "
             f"{statistics.fmean(r.staleness):.2f} |"
         )
     return "\n".join(lines)
@@ -222,7 +346,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run trainers.train itself (with the KL reference) instead of the small loop",
     )
     parser.add_argument("--ref-latency", type=float, default=0.2, help="s per compute_logprobs")
+    parser.add_argument(
+        "--base-url",
+        help="measure on a real Tinker-API server instead of the fake (e.g. a SkyRL server)",
+    )
+    parser.add_argument("--model-name", help="with --base-url: the model the server serves")
+    parser.add_argument("--renderer", default="qwen3", help="with --base-url: the chat format")
+    parser.add_argument(
+        "--warmup-batches",
+        type=int,
+        default=2,
+        help="with --base-url: an untimed pipelined run first (JIT compilation, caches)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="with --base-url: sequential+pipelined rounds"
+    )
+    parser.add_argument(
+        "--write-tiny-model",
+        metavar="DIR",
+        help="write write_tiny_chat_model()'s model to DIR for a server to serve, and exit",
+    )
     args = parser.parse_args(argv)
+
+    if args.write_tiny_model:
+        print(write_tiny_chat_model(args.write_tiny_model))
+        return 0
+    if args.base_url:
+        if not args.model_name:
+            parser.error("--base-url needs --model-name")
+        return _main_on_server(args)
 
     from trainers.fake_tinker import Latency
 
@@ -268,6 +420,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{'trainers.train.run' if args.real_loop else 'the small loop'}\n"
     )
     print(markdown_table(results))
+    return 0
+
+
+def _main_on_server(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("TINKER_API_KEY", "tml-dummy")  # a self-hosted server takes any key
+
+    def measure(pipelined: int, batches: int) -> PipelineResult:
+        return run_on_server(
+            args.base_url,
+            args.model_name,
+            pipelined=bool(pipelined),
+            batches=batches,
+            batch_size=args.batch_size,
+            group_size=args.group_size,
+            renderer=args.renderer,
+        )
+
+    if args.warmup_batches:
+        measure(True, args.warmup_batches)
+    # Alternate the modes (sequential first in each round) so that neither gets all the
+    # server's later, warmer state; report each run and the rounds' pooled batches.
+    runs = [measure(pipelined, args.batches) for _ in range(args.rounds) for pipelined in (0, 1)]
+    print(
+        f"Tinker-API server at {args.base_url}, model {args.model_name}; {args.rounds} round(s) "
+        f"of {args.batches} batches x {args.batch_size} problems x {args.group_size} samples "
+        "each way; trainers.train.run, KL on\n"
+    )
+    for run_ in runs:
+        print(f"{run_.mode}: s/batch " + " ".join(f"{t:.2f}" for t in run_.batch_seconds))
+    pooled = [
+        PipelineResult(
+            mode,
+            [t for r in runs if r.mode == mode for t in r.batch_seconds[1:]],
+            [x for r in runs if r.mode == mode for x in r.staleness],
+        )
+        for mode in ("sequential", "pipelined")
+    ]
+    print()
+    print(markdown_table(pooled, median=True))
     return 0
 
 

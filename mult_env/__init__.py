@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from mult_env.curriculum import Curriculum
 from mult_env.env import ENV_ID, AnyText, MultiplicationEnv
 from mult_env.metrics import batch_metrics, best_window, group_stats, peak, viability, windows
 from mult_env.parsers import PARSERS, Parser, ParseResult, get_parser, register_parser
@@ -38,6 +39,7 @@ __all__ = [
     "PARSERS",
     "REWARDS",
     "AnyText",
+    "Curriculum",
     "MultiplicationEnv",
     "ParseResult",
     "Parser",

@@ -1,4 +1,5 @@
-"""The ``mult-env`` command: list problems, score completions, check parsers and rewards."""
+"""The ``mult-env`` command: list problems, score completions, re-score a run's rollouts,
+check parsers and rewards."""
 
 from __future__ import annotations
 
@@ -92,13 +93,62 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
-def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
-    """A registered name, or ``module:attribute`` (the current directory is importable)."""
-    if ":" not in spec:
-        if spec in registry:
-            return spec
-        known = ", ".join(sorted(registry))
-        raise ValueError(f"{what} {spec!r} is neither module:function nor one of {known}")
+# ---------------------------------------------------------------------------- rescore
+def _cmd_rescore(args: argparse.Namespace, out: TextIO) -> int:
+    from mult_env.rollouts import read_rollouts, rescore
+
+    try:
+        run = read_rollouts(args.run_dir)
+    except FileNotFoundError as e:
+        raise ValueError(str(e)) from None
+    own = run.meta
+    scorer = Scorer(
+        _load_target(args.parser, PARSERS, "parser") if args.parser else own["parser"],
+        _load_target(args.reward, REWARDS, "reward") if args.reward else own["reward"],
+        own["format_coef"] if args.format_coef is None else args.format_coef,
+        own["assistant_prefix"] if args.assistant_prefix is None else args.assistant_prefix,
+    )
+    result = rescore(run, scorer, examples=args.examples)
+    if args.json:
+        out.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write(result.to_markdown(examples=args.examples) + "\n")
+    return 0
+
+
+def _add_rescore(sub: Any) -> None:
+    r = sub.add_parser(
+        "rescore",
+        help="re-score a run's rollouts under another parser or reward, without sampling",
+        description="Score every completion a run kept (RUN_DIR/rollouts, written by "
+        "python -m trainers.train) again under another rule, and print the run's tables side by "
+        "side: per 10-batch window accuracy, format, mixed groups and reward, peak and best "
+        "window, frac_mixed/all_good/all_bad, the held-out evaluations, and the completions "
+        "whose verdict changed, by rejection reason, with examples. Options left out keep the "
+        "run's own rule, so a bare `mult-env rescore RUN_DIR` checks that the stored scores "
+        "reproduce metrics.jsonl.",
+        epilog="examples: mult-env rescore runs/multiply-2x1-SmolLM2-135M-Instruct-lr0.0003-bs8-"
+        "20260104-0129 --parser last_number  |  mult-env rescore RUN_DIR --reward binary --json",
+    )
+    r.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its rollouts/)")
+    r.add_argument(
+        "--parser", help="registered parser name or module:function (default: the run's own)"
+    )
+    r.add_argument(
+        "--reward", help="registered reward name or module:function (default: the run's own)"
+    )
+    r.add_argument("--format-coef", type=float, help="format penalty (default: the run's own)")
+    r.add_argument(
+        "--assistant-prefix", help="text pre-filled before each completion (default: the run's)"
+    )
+    r.add_argument(
+        "--examples", type=_non_negative, default=3, help="examples per change (default: 3)"
+    )
+    r.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+
+
+def _import_attribute(spec: str, what: str) -> Any:
+    """The object ``module:attribute`` names (the current directory is importable)."""
     module_name, _, attribute = spec.partition(":")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # like `python -m`: the user's own module in cwd
@@ -108,6 +158,17 @@ def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as e:
         raise ValueError(f"cannot load {what} {spec!r}: {e}") from None
+    return obj
+
+
+def _load_target(spec: str, registry: dict[str, Any], what: str) -> Any:
+    """A registered name, or ``module:attribute`` (the current directory is importable)."""
+    if ":" not in spec:
+        if spec in registry:
+            return spec
+        known = ", ".join(sorted(registry))
+        raise ValueError(f"{what} {spec!r} is neither module:function nor one of {known}")
+    obj = _import_attribute(spec, what)
     if isinstance(obj, type):  # a parser or reward class: check a default instance
         obj = obj()
     if not callable(obj):
@@ -120,13 +181,22 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         from mult_env import testing
     except ImportError as e:
         raise ValueError(str(e)) from None
+    style: Any = args.style
+    if style is not None and ":" in style:  # a user's own Style, named like the target
+        style = _import_attribute(style, "style")
+        if not isinstance(style, testing.Style):
+            raise ValueError(
+                f"style {args.style!r} is not a mult_env.testing.Style "
+                f"(it is a {type(style).__name__})"
+            )
     common: dict[str, Any] = {
-        "style": args.style,
+        "style": style,
         "allow": args.allow,
         "skip": args.skip,
         "difficulty": args.difficulty,
         "max_examples": args.max_examples,
         "time_limit": args.time_limit,
+        "hang_timeout": args.hang_timeout,
         "seed": args.seed,
         "raise_on_failure": False,
     }
@@ -143,8 +213,9 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 def _add_check_options(p: argparse.ArgumentParser, properties: Sequence[str]) -> None:
     p.add_argument(
         "--style",
-        help="answer style of accepted forms and near misses: answer, boxed, think_answer or "
-        "think_boxed (default: the parser's own, else answer)",
+        help="answer style of accepted forms and near misses: answer, boxed, think_answer, "
+        "think_boxed, or module:attribute naming your own mult_env.testing.Style (default: the "
+        "parser's own, else answer)",
     )
     p.add_argument(
         "--allow",
@@ -177,6 +248,12 @@ def _add_check_options(p: argparse.ArgumentParser, properties: Sequence[str]) ->
         default=0.1,
         help="seconds allowed for a 1 MB adversarial completion (default: 0.1)",
     )
+    p.add_argument(
+        "--hang-timeout",
+        type=float,
+        default=5.0,
+        help="seconds one call may take before it is killed and reported as a hang (default: 5)",
+    )
     p.add_argument("--seed", type=_non_negative, help="make the search reproducible")
 
 
@@ -195,19 +272,25 @@ _FAMILIES = (
     "non_ascii_digits",
     "decimal",
     "invalid_separators",
+    "non_canonical",
+    "expression",
 )
 _REWARD_PROPERTIES = (
     "total",
     "bounded",
+    "deterministic",
     "true_answer_max",
     "only_true_answer_max",
     "near_misses",
     "monotone",
+    "well_formed",
     "linear_time",
 )
 _PARSER_PROPERTIES = (
     "total",
     "rejects_non_str",
+    "deterministic",
+    "well_formed",
     "accepts_true_answer",
     "reads_written_value",
     "near_misses",
@@ -265,15 +348,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--format-coef", type=float, default=0.1, help="format penalty (default: 0.1)")
     s.add_argument("--assistant-prefix", default="", help="text pre-filled before each completion")
+    _add_rescore(sub)
 
     c = sub.add_parser(
         "check-reward",
         help="property-check a reward function (needs mult-env[testing])",
         description="Run mult_env.testing.check_reward on a reward: the true answer in every "
         "accepted form scores the maximum, nothing else does, scores stay in range, shaping is "
-        "monotone, near misses (negative, 10x, hedged, non-ASCII digits, ...) earn no credit, "
-        "and long completions score in linear time. Prints the report with the minimal "
-        "counterexample of each violated property; exits 1 if any property fails.",
+        "monotone, scores are deterministic, near misses (negative, 10x, hedged, non-ASCII "
+        "digits, expressions, ...) earn no credit, and long completions score in linear time "
+        "(the reward runs in a child process: a hang is killed and reported). Prints the "
+        "report with the minimal counterexample of each violated property; exits 1 if any "
+        "property fails.",
         epilog="examples: mult-env check-reward my_rewards:partial_credit  |  "
         "mult-env check-reward my_rewards:text_reward --parser none  |  "
         "mult-env check-reward shaped --parser last_number",
@@ -298,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
         "ParseResult: total on any text, TypeError for non-str, every accepted form of the true "
         "answer read, wrong numbers read as written, ambiguous near misses read as no value, "
         "linear time. Prints the report; exits 1 if any property fails.",
-        epilog="example: mult-env check-parser my_parsers:strict_answer --style answer",
+        epilog="examples: mult-env check-parser my_parsers:strict_answer --style answer  |  "
+        "mult-env check-parser my_parsers:answer_tag --style my_parsers:tagged",
     )
     k.add_argument("target", help="module:function or a registered parser name")
     _add_check_options(k, _PARSER_PROPERTIES)
@@ -312,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "problems":
             return _cmd_problems(args, sys.stdout)
+        if args.command == "rescore":
+            return _cmd_rescore(args, sys.stdout)
         if args.command in ("check-reward", "check-parser"):
             return _cmd_check(args, sys.stdout)
         return _cmd_score(args, sys.stdout, sys.stdin)

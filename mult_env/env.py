@@ -10,10 +10,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from mult_env.curriculum import Curriculum, make_curriculum
 from mult_env.parsers import Parser
-from mult_env.problems import Difficulty, Problem, ProblemSet, Split, _problem
-from mult_env.prompts import PromptStyle, _Template, render_text
-from mult_env.rewards import Reward, RewardBreakdown, Scorer, _row_dict
+from mult_env.problems import Difficulty, Problem, ProblemSet, Split
+from mult_env.prompts import PromptStyle, build_messages, render_text, transcript
+from mult_env.rewards import Reward, RewardBreakdown, Scorer
 
 __all__ = ["ENV_ID", "AnyText", "MultiplicationEnv"]
 
@@ -57,65 +58,6 @@ class AnyText(spaces.Space[str]):
     __hash__ = spaces.Space.__hash__
 
 
-def _integers_via_raw_ok() -> bool:
-    """Whether ``Generator.integers(0, 2**62)`` is ``random_raw() >> 2`` on this NumPy.
-
-    NumPy draws a bounded uint64 with Lemire's method, which for a range of exactly 2**62
-    takes one raw 64-bit word and returns its top 62 bits, never rejecting. That is an
-    implementation detail, so it is checked here (values and the state left behind) before
-    :func:`_draw_index` relies on it.
-    """
-    for seed in (0, 1, 12345):
-        slow = np.random.Generator(np.random.PCG64(seed))
-        fast = np.random.Generator(np.random.PCG64(seed))
-        for _ in range(64):
-            if int(slow.integers(0, 1 << 62)) != int(fast.bit_generator.random_raw()) >> 2:
-                return False
-        if slow.bit_generator.state != fast.bit_generator.state:
-            return False
-    return True
-
-
-_RAW_DRAW_OK = _integers_via_raw_ok()
-_PCG64 = np.random.PCG64
-_DEFAULT_LENGTH = 1 << 62
-
-
-def _draw_index(rng: np.random.Generator, n: int) -> int:
-    """``int(rng.integers(0, n))``, with a cheaper identical route for the default length.
-
-    ``integers`` costs a few microseconds per call, as much as the rest of ``reset``; for the
-    default unbounded :class:`ProblemSet` (2**62 items) and a PCG64 generator the same number
-    (and the same generator state afterwards) is one raw draw shifted, when the check above
-    confirmed it on this NumPy.
-    """
-    if n == _DEFAULT_LENGTH and _RAW_DRAW_OK:
-        bits = rng.bit_generator
-        if type(bits) is _PCG64:
-            return int(bits.random_raw()) >> 2
-    return int(rng.integers(0, n))
-
-
-_LOOKAHEAD = 256
-
-
-def _problems_ahead(
-    bits: np.random.PCG64, scratch: np.random.PCG64, problems: ProblemSet
-) -> dict[int, Problem]:
-    """The problems that the next :data:`_LOOKAHEAD` raw draws of ``bits`` pick, keyed by the
-    raw draw, computed in one vectorised pass on ``scratch`` (a copy of its state), so ``bits``
-    itself does not move.
-
-    ``reset`` still draws from the env's own generator every episode and looks the draw up
-    here: a problem is a pure function of the draw (item ``draw >> 2``), so a hit is exactly
-    the problem the scalar route computes, whatever else has drawn from the generator since.
-    """
-    scratch.state = bits.state
-    raws = scratch.random_raw(_LOOKAHEAD)
-    a, b = problems._operands(raws >> np.uint64(2))
-    return dict(zip(raws.tolist(), map(_problem, a.tolist(), b.tolist()), strict=True))
-
-
 class MultiplicationEnv(gym.Env[str, str]):
     """Answer one multiplication problem per episode.
 
@@ -147,9 +89,13 @@ class MultiplicationEnv(gym.Env[str, str]):
 
     ``reset`` draws a problem index from ``self.np_random`` and takes that item of
     ``ProblemSet(difficulty, problem_seed, split)``; ``options={"index": i}`` picks item ``i``
-    and ``options={"problem": (a, b)}`` a given problem. (With a PCG64 generator the problems
-    of the next draws are computed ahead in one vectorised pass; which problem a draw gives,
-    and the generator's state, are exactly as without it.)
+    and ``options={"problem": (a, b)}`` a given problem.
+
+    ## Curriculum
+
+    ``curriculum=`` (a :class:`~mult_env.curriculum.Curriculum` or a spec for
+    :func:`~mult_env.curriculum.make_curriculum`) replaces ``difficulty``: ``reset`` draws the
+    rung, ``step`` records its correctness, and both ``info`` dicts carry ``"difficulty"``.
 
     ## Episode End
 
@@ -160,6 +106,9 @@ class MultiplicationEnv(gym.Env[str, str]):
     Use ``autoreset_mode=gym.vector.AutoresetMode.SAME_STEP`` (the default NEXT_STEP wastes
     every other step of a one-step env) and, for ``AsyncVectorEnv``, ``shared_memory=False``:
     Gymnasium's shared memory silently corrupts string observations.
+
+    In vector envs a curriculum spec builds one controller per copy, and a ``Curriculum``
+    object is shared by the copies of a ``SyncVectorEnv`` (see ``docs/concepts.md``).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}  # noqa: RUF012 (Gymnasium's API)
@@ -176,6 +125,7 @@ class MultiplicationEnv(gym.Env[str, str]):
         assistant_prefix: str = "",
         problem_seed: int = 0,
         render_mode: str | None = None,
+        curriculum: Curriculum | str | dict[str, Any] | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
@@ -185,22 +135,19 @@ class MultiplicationEnv(gym.Env[str, str]):
             few_shot=few_shot, system_prompt=system_prompt, assistant_prefix=assistant_prefix
         )
         self.scorer = Scorer(parser, reward, format_coef, assistant_prefix)
-        da, db = self.problems.digits
+        self.curriculum = make_curriculum(curriculum)
+        self._rungs = {
+            d: ProblemSet(d, seed=problem_seed, split=split)
+            for d in (self.curriculum.ladder if self.curriculum else ())
+        }
+        self._from_rung = False  # whether this episode's problem came from a curriculum rung
+        da, db = max(self._rungs, default=self.problems.digits, key=lambda d: d[0] + d[1])
         largest = Problem(10**da - 1, 10**db - 1)
         longest = render_text(largest, self.style)
         charset = frozenset(string.printable) | frozenset(longest)
         self.observation_space = spaces.Text(max_length=len(longest), min_length=1, charset=charset)
         self.action_space = AnyText()
         self.reward_range = (-self.scorer.format_coef, 1.0)
-        self._template = _Template(self.style)
-        # reset's lookahead (see _problems_ahead): where the default unbounded ProblemSet has a
-        # vectorised form and the draw is a raw PCG64 word
-        self._lookahead = (
-            _RAW_DRAW_OK and len(self.problems) == _DEFAULT_LENGTH and self.problems._vectorised
-        )
-        self._ahead: dict[int, Problem] = {}
-        self._misses = 0
-        self._scratch: np.random.PCG64 | None = None
         self._problem: Problem | None = None
         self._prompt = ""
         self._completion = ""
@@ -217,14 +164,7 @@ class MultiplicationEnv(gym.Env[str, str]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
-        if seed is not None:
-            self._ahead, self._misses = {}, 0  # a new stream: see _draw
-        if not options:  # the common case: a random item, no option to validate
-            index, problem = self._draw()
-            self._problem = problem
-            obs, messages = self._template.render(problem)
-            self._prompt, self._completion, self._awaiting_action = obs, "", True
-            return obs, {"messages": messages, "problem": problem, "index": index}
+        options = options or {}
         unknown = set(options) - {"index", "problem"}
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; use 'index' or 'problem'")
@@ -232,65 +172,44 @@ class MultiplicationEnv(gym.Env[str, str]):
             a, b = options["problem"]
             if type(a) is not int or type(b) is not int or a < 0 or b < 0:
                 raise ValueError(f"options['problem'] must be two non-negative ints, got {(a, b)}")
-            index = -1
-            self._problem = Problem(a, b)
+            index, problem = -1, Problem(a, b)
         else:
+            if self.curriculum is not None:
+                self.problems = self._rungs[self.curriculum.choose(self.np_random)]
             chosen = options.get("index")
             if chosen is not None and type(chosen) is not int:
                 raise ValueError(f"options['index'] must be an int, got {chosen!r}")
             if chosen is None:
-                index, self._problem = self._draw()
-            else:
-                index = chosen
-                self._problem = self.problems[index]
-        obs, messages = self._template.render(self._problem)
-        self._prompt, self._completion, self._awaiting_action = obs, "", True
-        info = {"messages": messages, "problem": self._problem, "index": int(index)}
-        return obs, info
-
-    def _draw(self) -> tuple[int, Problem]:
-        """Draw an item index from ``np_random`` and return it with its problem.
-
-        With a PCG64 generator and the default unbounded set, the index is one raw draw
-        shifted (see :func:`_draw_index`) and its problem is looked up among those computed
-        ahead (:func:`_problems_ahead`); after two misses in a row (a generator reseeded or
-        replaced, or the lookahead used up) the lookahead is rebuilt from the generator's
-        current state. A seeded ``reset`` forgets it, so seeding every episode never builds
-        one.
-        """
-        rng = self.np_random
-        bits = rng.bit_generator
-        if not self._lookahead or type(bits) is not _PCG64:
-            index = _draw_index(rng, len(self.problems))
-            return index, self.problems[index]
-        raw = int(bits.random_raw())
-        problem = self._ahead.pop(raw, None)
-        if problem is None:
-            problem = self.problems[raw >> 2]
-            self._misses += 1
-            if self._misses >= 2:
-                if self._scratch is None:
-                    self._scratch = _PCG64(0)
-                self._ahead, self._misses = _problems_ahead(bits, self._scratch, self.problems), 0
-        else:
-            self._misses = 0
-        return raw >> 2, problem
+                chosen = int(self.np_random.integers(0, len(self.problems)))
+            index, problem = chosen, self.problems[chosen]
+        messages = build_messages(problem, self.style)
+        self._problem = problem
+        self._prompt = transcript(messages, self.style.assistant_prefix)
+        self._completion, self._awaiting_action = "", True
+        info = {"messages": messages, "problem": problem, "index": index}
+        self._from_rung = self.curriculum is not None and "problem" not in options
+        if self.curriculum is not None:
+            info["difficulty"] = (len(str(problem.a)), len(str(problem.b)))
+        return self._prompt, info
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         problem = self.problem
         if not self._awaiting_action:
             raise RuntimeError("the episode is over: call reset() before step()")
-        # The breakdown's fields without building the breakdown: info is its to_dict().
-        row = self.scorer._score_one(action, problem.answer)
+        breakdown = self.scorer.score(action, problem)
         self._completion, self._awaiting_action = action, False
-        info = _row_dict(row)
+        info = breakdown.to_dict()
         info["problem"] = problem
-        return self._prompt, float(row[0]), True, False, info
+        if self.curriculum is not None:
+            info["difficulty"] = (len(str(problem.a)), len(str(problem.b)))
+            if self._from_rung:
+                self.curriculum.record([breakdown.correct], info["difficulty"])
+        return self._prompt, breakdown.total, True, False, info
 
     def score_group(self, completions: Sequence[str]) -> list[RewardBreakdown]:
         """Score many completions of the current problem at once (a GRPO group).
 
-        Does not end the episode; the fast path for trainers that sample a group per prompt.
+        Does not end the episode; for trainers that sample a group per prompt.
         """
         return self.scorer.score_group(completions, self.problem)
 

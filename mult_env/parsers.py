@@ -46,14 +46,14 @@ MAX_NUMBER_DIGITS = 100
 """Longest digit run :class:`LastNumberParser` converts; longer runs are unparseable."""
 
 # A non-negative integer in canonical form: no leading zeros, and either no separators or
-# correctly placed thousands separators (1-3 leading digits, then groups of exactly 3). Plain
-# digits come first: the commonest form, matched without trying the separated one.
-_NUMBER = r"(?:[1-9][0-9]*|0|[1-9][0-9]{0,2}(?:,[0-9]{3})+)"
+# correctly placed thousands separators (1-3 leading digits, then groups of exactly 3).
+_NUMBER = r"(?:0|[1-9][0-9]*|[1-9][0-9]{0,2}(?:,[0-9]{3})+)"
 _ANSWER_RE = re.compile(rf"(?:[Tt]he answer is:?\s+)?({_NUMBER})\.?", re.ASCII)
 _NUMBER_RE = re.compile(_NUMBER, re.ASCII)
 _DIGIT_RUN_RE = re.compile(r"[0-9](?:[0-9,]*[0-9])?", re.ASCII)
-# The answer prefix. Rejection reasons explain the text after it, an optional colon and any
-# whitespace, Unicode spaces included ("The answer is\u00a0-5" is still a negative number).
+_SIGNED_RE = re.compile(r"[+-][\s+-]*[0-9]", re.ASCII)
+_SEPARATED_RE = re.compile(r"[,_]*[0-9][0-9,_]*", re.ASCII)
+_DECIMAL_RE = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+|(?:\.[0-9]+)?[eE][+-]?[0-9]+)", re.ASCII)
 _PREFIXES = ("The answer is", "the answer is")
 
 
@@ -69,36 +69,6 @@ class ParseResult:
     """Short human-readable explanation: ``"ok"`` or why the text was rejected."""
 
 
-_new_object = object.__new__
-_set_value = ParseResult.__dict__["value"].__set__
-_set_well_formed = ParseResult.__dict__["well_formed"].__set__
-_set_reason = ParseResult.__dict__["reason"].__set__
-
-
-def _parse_result(value: int | None, well_formed: bool, reason: str) -> ParseResult:
-    """``ParseResult(value, well_formed, reason)`` at a third of the cost, for hot paths.
-
-    A frozen dataclass's generated ``__init__`` stores each field through
-    ``object.__setattr__``; writing the slots through their descriptors builds the very same
-    (equal, frozen, hashable) instance without that per-field overhead.
-    """
-    result = _new_object(ParseResult)
-    _set_value(result, value)
-    _set_well_formed(result, well_formed)
-    _set_reason(result, reason)
-    return result
-
-
-def _rejection_reason(text: str) -> str:
-    """Why :class:`AnswerParser` rejects ``text``: stripped, at most ``MAX_ANSWER_CHARS`` long
-    and not matched by ``_ANSWER_RE``."""
-    body = text
-    if body[:13] in _PREFIXES:  # the prefix, an optional colon and any (Unicode) whitespace
-        body = body[13:]
-        body = (body[1:] if body[:1] == ":" else body).lstrip()
-    return _why_not_a_number(body.rstrip("."))
-
-
 @runtime_checkable
 class Parser(Protocol):
     """Anything that turns a completion into a :class:`ParseResult`."""
@@ -112,15 +82,8 @@ def _require_str(completion: object) -> str:
     return completion
 
 
-_MALFORMED: dict[str, ParseResult] = {}
-
-
 def _malformed(reason: str) -> ParseResult:
-    # ParseResult is immutable, so equal rejections can share one instance.
-    result = _MALFORMED.get(reason)
-    if result is None:
-        result = _MALFORMED.setdefault(reason, ParseResult(None, False, reason))
-    return result
+    return ParseResult(None, False, reason)
 
 
 def _strict_number(text: str) -> ParseResult:
@@ -129,23 +92,41 @@ def _strict_number(text: str) -> ParseResult:
     if len(text) > MAX_ANSWER_CHARS:
         return _malformed("too long")
     if _NUMBER_RE.fullmatch(text):
-        return _parse_result(int(text.replace(",", "")), True, "ok")
+        return ParseResult(int(text.replace(",", "")), True, "ok")
     return _malformed(_why_not_a_number(text))
 
 
 def _why_not_a_number(text: str) -> str:
-    """A specific reason for the common ways text fails to be one number (short text only)."""
+    """What is wrong with stripped text (at most ``MAX_ANSWER_CHARS`` long) that should be
+    exactly one canonical non-negative integer."""
     if not text:
         return "empty"
-    if "-" in text:
+    if _SIGNED_RE.match(text):
         return "negative or signed number"
-    if not text.isascii() and not "".join(filter(str.isdigit, text)).isascii():
+    if not text.isascii() and any(ch.isdigit() and not ch.isascii() for ch in text):
         return "non-ASCII digits"
-    if "." in text.rstrip("."):
-        return "not an integer"
-    if "," in text:
+    if text[0] == "0" and text.isascii() and text.isdigit():
+        return "leading zeros"
+    if _SEPARATED_RE.fullmatch(text):
         return "invalid thousands separators"
-    return "not a single number"
+    if _DECIMAL_RE.fullmatch(text):
+        return "not an integer"
+    runs = len(_DIGIT_RUN_RE.findall(text))
+    if runs == 0:
+        return "no number"
+    return "several numbers" if runs > 1 else "text around the number"
+
+
+def _why_not_an_answer(text: str) -> str:
+    """What is wrong with stripped text (at most ``MAX_ANSWER_CHARS`` long) that
+    :class:`AnswerParser` rejects: the spacing after the prefix, or what follows it."""
+    body = text
+    if body[:13] in _PREFIXES:
+        rest = body[13:].removeprefix(":")
+        body = rest.lstrip()
+        if _NUMBER_RE.fullmatch(body.removesuffix(".")):
+            return "no ASCII space after 'The answer is'"
+    return _why_not_a_number(body.removesuffix("."))
 
 
 class AnswerParser:
@@ -166,8 +147,8 @@ class AnswerParser:
             return _malformed("too long")
         match = _ANSWER_RE.fullmatch(text)
         if match:
-            return _parse_result(int(match[1].replace(",", "")), True, "ok")
-        return _malformed(_rejection_reason(text))
+            return ParseResult(int(match[1].replace(",", "")), True, "ok")
+        return _malformed(_why_not_an_answer(text))
 
 
 class BoxedParser:
@@ -213,7 +194,7 @@ class LastNumberParser:
         digits = match.group(0)[::-1].replace(",", "")
         if len(digits) > MAX_NUMBER_DIGITS:
             return _malformed("number too long")
-        return _parse_result(int(digits), True, "ok")
+        return ParseResult(int(digits), True, "ok")
 
 
 class ThinkStripped:

@@ -20,7 +20,6 @@ from math import gcd
 from typing import Literal, overload
 
 import numpy as np
-import numpy.typing as npt
 
 __all__ = [
     "DIFFICULTIES",
@@ -73,35 +72,21 @@ class Problem:
         return f"{self.a} * {self.b}"
 
 
-_new_object = object.__new__
-_set_a = Problem.__dict__["a"].__set__
-_set_b = Problem.__dict__["b"].__set__
-
-
-def _problem(a: int, b: int) -> Problem:
-    """``Problem(a, b)`` without the frozen dataclass's per-field ``object.__setattr__`` calls.
-
-    Writes the two slots through their descriptors: the same (equal, frozen, hashable) instance
-    at a fraction of the cost, for the per-item hot paths below.
-    """
-    problem = _new_object(Problem)
-    _set_a(problem, a)
-    _set_b(problem, b)
-    return problem
-
-
 def resolve_difficulty(difficulty: Difficulty) -> tuple[int, int]:
-    """Return the exact ``(digits_a, digits_b)`` of a difficulty name or pair.
+    """Return the exact ``(digits_a, digits_b)`` of a difficulty.
 
-    Raises ``ValueError`` naming the accepted values when the input is not one of them.
+    The one grammar for difficulties, in the library and on the trainer's command line: a name
+    of :data:`DIFFICULTIES`, ``"AxB"`` (``"3x2"``: digit counts, any case, spaces allowed) or a
+    pair of digit counts in ``1..MAX_DIGITS``. Raises ``ValueError`` naming the accepted values.
     """
     if isinstance(difficulty, str):
-        if difficulty in DIFFICULTIES:
-            return DIFFICULTIES[difficulty]
-        if "x" in difficulty:  # "3x2", handy on command lines
-            left, _, right = difficulty.partition("x")
-            if left.isascii() and left.isdigit() and right.isascii() and right.isdigit():
-                return resolve_difficulty((int(left), int(right)))
+        text = difficulty.strip().lower()
+        if text in DIFFICULTIES:
+            return DIFFICULTIES[text]
+        left, x, right = text.partition("x")
+        left, right = left.strip(), right.strip()
+        if x and left.isascii() and left.isdigit() and right.isascii() and right.isdigit():
+            return resolve_difficulty((int(left), int(right)))
         names = ", ".join(DIFFICULTIES)
         raise ValueError(
             f"unknown difficulty {difficulty!r}: use one of {names}, "
@@ -114,7 +99,7 @@ def resolve_difficulty(difficulty: Difficulty) -> tuple[int, int]:
     ):
         return (difficulty[0], difficulty[1])
     raise ValueError(
-        f"difficulty must be a name or a pair of digit counts in 1..{MAX_DIGITS}, "
+        f"difficulty must be a name, 'AxB' or a pair of digit counts in 1..{MAX_DIGITS}, "
         f"got {difficulty!r}"
     )
 
@@ -124,15 +109,6 @@ def _splitmix64(x: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
     return z ^ (z >> 31)
-
-
-def _splitmix64_np(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(_GAMMA)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        out: npt.NDArray[np.uint64] = z ^ (z >> np.uint64(31))
-    return out
 
 
 def _coprime_near(n: int, target: int) -> int:
@@ -194,9 +170,6 @@ class ProblemSet(Sequence[Problem]):
         self._key = int.from_bytes(key, "little")
         # Enough 64-bit words that `hash % size` has at least 32 spare bits (bias < 2**-32).
         self._hash_words = (self._size.bit_length() + 32) // 64 + 1
-        # Whether the uint64 arithmetic of arrays() is exact: position * stride stays below
-        # 2**64 (and one hash word is used) while the space has fewer than 2**31 pairs.
-        self._vectorised = self._space.bit_length() <= 31
 
     @property
     def split_size(self) -> int:
@@ -213,33 +186,7 @@ class ProblemSet(Sequence[Problem]):
     def _problem_at(self, position: int) -> Problem:
         index = (position * self._stride + self._offset) % self._space
         q, r = divmod(index, self._nb)
-        return _problem(self._a_min + q, self._b_min + r)
-
-    def _items(self, start: int, stop: int) -> list[Problem]:
-        """Items ``start .. stop-1`` (already bounds-checked): ``[self[i] for i in ...]``.
-
-        The same arithmetic as :meth:`_position` and :meth:`_problem_at`, inlined with the
-        constants hoisted out of the loop. Below 2**32 problems per split (every difficulty up
-        to 4x5 digits) one SplitMix64 word is enough and its steps are written out here.
-        """
-        if self._hash_words != 1:
-            return [
-                self._problem_at(self._position(i * self.num_shards + self.shard))
-                for i in range(start, stop)
-            ]
-        key, shards, shard = self._key, self.num_shards, self.shard
-        base, size, stride, offset = self._base, self._size, self._stride, self._offset
-        space, nb, a_min, b_min = self._space, self._nb, self._a_min, self._b_min
-        out: list[Problem] = []
-        append = out.append
-        for i in range(start, stop):
-            # _splitmix64((key + j * _GAMMA) & _M64) with j the unsharded index
-            z = (key + (i * shards + shard + 1) * _GAMMA) & _M64
-            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-            q, r = divmod(((base + (z ^ (z >> 31)) % size) * stride + offset) % space, nb)
-            append(_problem(a_min + q, b_min + r))
-        return out
+        return Problem(self._a_min + q, self._b_min + r)
 
     def contains(self, problem: Problem) -> bool:
         """Whether ``problem`` belongs to this set's difficulty and split (any seed)."""
@@ -258,19 +205,8 @@ class ProblemSet(Sequence[Problem]):
     @overload
     def __getitem__(self, i: slice) -> list[Problem]: ...
     def __getitem__(self, i: int | slice) -> Problem | list[Problem]:
-        if type(i) is int and 0 <= i < self.length and self._hash_words == 1:
-            # The common case, inlined: _problem_at(_position(j)) for one hash word.
-            z = (self._key + (i * self.num_shards + self.shard + 1) * _GAMMA) & _M64
-            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-            position = self._base + (z ^ (z >> 31)) % self._size
-            q, r = divmod((position * self._stride + self._offset) % self._space, self._nb)
-            return _problem(self._a_min + q, self._b_min + r)
         if isinstance(i, slice):
-            start, stop, step = i.indices(self.length)
-            if step == 1:
-                return self._items(start, max(start, stop))
-            return [self[j] for j in range(start, stop, step)]
+            return [self[j] for j in range(*i.indices(self.length))]
         if not isinstance(i, int | np.integer):
             raise TypeError(
                 f"ProblemSet indices must be integers or slices, not {type(i).__name__}"
@@ -287,48 +223,8 @@ class ProblemSet(Sequence[Problem]):
             yield self[i]
 
     def take(self, n: int, start: int = 0) -> list[Problem]:
-        """Items ``start .. start+n-1`` as a list.
-
-        Large takes from problem spaces below 2**31 pairs are computed by :meth:`arrays` (the
-        same uint64 arithmetic, vectorised) and wrapped into :class:`Problem` objects.
-        """
-        if n >= 64 and start >= 0 and self._vectorised:
-            stop = min(start + n, self.length)
-            if stop <= start:
-                return []
-            a, b = self.arrays(stop - start, start)
-            return list(map(_problem, a.tolist(), b.tolist()))
+        """Items ``start .. start+n-1`` as a list."""
         return self[start : start + n]
-
-    def arrays(self, n: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Operands of items ``start .. start+n-1`` as two int64 arrays, vectorised.
-
-        Equal to ``take(n, start)`` item by item, for bulk generation. Supported where the
-        problem space has fewer than 2**31 pairs (up to 4x5 digits); larger ones raise.
-        """
-        if not self._vectorised:
-            raise ValueError(
-                f"arrays() supports problem spaces below 2**31 pairs, not {self.digits}"
-            )
-        if not (start >= 0 and n >= 0 and start + n <= self.length):
-            raise IndexError("arrays() range out of bounds")
-        return self._operands(np.arange(start, start + n, dtype=np.uint64))
-
-    def _operands(self, i: npt.NDArray[np.uint64]) -> tuple[np.ndarray, np.ndarray]:
-        """Operands of items ``i`` (in range; a problem space below 2**31 pairs), vectorised:
-        :meth:`_position` and :meth:`_problem_at` in uint64 arithmetic, whose wrap-around is
-        the ``& _M64`` of the scalar code."""
-        with np.errstate(over="ignore"):
-            j = i * np.uint64(self.num_shards) + np.uint64(self.shard)
-            h = _splitmix64_np(np.uint64(self._key) + j * np.uint64(_GAMMA))
-        position = np.uint64(self._base) + h % np.uint64(self._size)
-        index = (position * np.uint64(self._stride) + np.uint64(self._offset)) % np.uint64(
-            self._space
-        )
-        q, r = np.divmod(index, np.uint64(self._nb))
-        return (q + np.uint64(self._a_min)).astype(np.int64), (r + np.uint64(self._b_min)).astype(
-            np.int64
-        )
 
     def __repr__(self) -> str:
         return (

@@ -7,7 +7,6 @@ conversation turns, so the model sees the format used three times before it answ
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 
 from mult_env.problems import Problem
@@ -19,6 +18,7 @@ __all__ = [
     "PromptStyle",
     "build_messages",
     "render_text",
+    "transcript",
 ]
 
 Message = dict[str, str]
@@ -71,53 +71,6 @@ def build_messages(problem: Problem, style: PromptStyle = PromptStyle()) -> list
     return messages
 
 
-class _Template:
-    """Everything of a style's prompt that does not depend on the problem, computed once.
-
-    ``render_text`` and ``build_messages`` of a problem are ``head + question + tail`` and
-    ``prior`` (copied) plus the question message; :meth:`render` gives both, formatting the
-    question once, from the instruction's literal parts when it is the plain ``{a}``/``{b}``
-    template (``format`` of an int with no spec is ``str``). Used by the environment's
-    ``reset``; equal to the public functions (tested), and rebuilt if ``INSTRUCTION`` or
-    ``FEW_SHOT_EXAMPLES`` is replaced, which the public functions read at every call.
-    """
-
-    __slots__ = ("few_shot_examples", "head", "instruction", "parts", "prior", "style", "tail")
-
-    def __init__(self, style: PromptStyle) -> None:
-        self.style = style
-        self._build()
-
-    def _build(self) -> None:
-        style = self.style
-        self.instruction, self.few_shot_examples = INSTRUCTION, FEW_SHOT_EXAMPLES
-        messages = build_messages(Problem(0, 0), style)
-        self.prior: tuple[Message, ...] = tuple(messages[:-1])
-        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in self.prior]
-        self.head = "\n".join([*lines, "User: "]) if lines else "User: "
-        self.tail = "\n" + f"Assistant: {style.assistant_prefix}".rstrip(" ")
-        fields = list(string.Formatter().parse(INSTRUCTION))
-        plain = len(fields) == 3 and [f[1:] for f in fields] == [
-            ("a", "", None),
-            ("b", "", None),
-            (None, None, None),
-        ]
-        self.parts = (fields[0][0], fields[1][0], fields[2][0]) if plain else None
-
-    def render(self, problem: Problem) -> tuple[str, list[Message]]:
-        """``(render_text(problem, style), build_messages(problem, style))``."""
-        if self.instruction is not INSTRUCTION or self.few_shot_examples is not FEW_SHOT_EXAMPLES:
-            self._build()
-        parts = self.parts
-        if parts is None:
-            question = _question(problem)
-        else:
-            question = f"{parts[0]}{problem.a}{parts[1]}{problem.b}{parts[2]}"
-        messages = list(map(dict.copy, self.prior))
-        messages.append({"role": "user", "content": question})
-        return self.head + question + self.tail, messages
-
-
 def render_text(problem: Problem, style: PromptStyle = PromptStyle()) -> str:
     """A plain-text transcript of :func:`build_messages`, ending with the open assistant turn.
 
@@ -128,6 +81,12 @@ def render_text(problem: Problem, style: PromptStyle = PromptStyle()) -> str:
         User: What is 847 * 293? ...
         Assistant:
     """
-    lines = [f"{m['role'].capitalize()}: {m['content']}" for m in build_messages(problem, style)]
-    lines.append(f"Assistant: {style.assistant_prefix}".rstrip(" "))
+    return transcript(build_messages(problem, style), style.assistant_prefix)
+
+
+def transcript(messages: list[Message], assistant_prefix: str = "") -> str:
+    """Chat messages as ``Role: content`` lines, then the open assistant turn (pre-filled with
+    ``assistant_prefix``): the text :func:`render_text` gives for the messages of a problem."""
+    lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+    lines.append(f"Assistant: {assistant_prefix}".rstrip(" "))
     return "\n".join(lines)

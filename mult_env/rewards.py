@@ -12,27 +12,17 @@ so a malformed completion costs ``format_coef`` and the total lies in ``[-format
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
-from itertools import repeat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from mult_env.parsers import (
-    _ANSWER_RE,
-    MAX_ANSWER_CHARS,
-    AnswerParser,
-    Parser,
-    ParseResult,
-    _rejection_reason,
-    get_parser,
-)
+from mult_env.parsers import Parser, ParseResult, get_parser
 from mult_env.problems import Problem
 
 __all__ = [
     "REWARDS",
     "Reward",
     "RewardBreakdown",
-    "ScoreColumns",
     "Scorer",
     "binary_reward",
     "get_reward",
@@ -144,150 +134,23 @@ class RewardBreakdown:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``parsed`` becomes a decimal string so any size is exact."""
-        return _row_dict(tuple(getattr(self, name) for name in _FIELDS))
-
-
-_Row = tuple[float, float, float, bool, bool, int, int, "int | None", str]
-"""The fields of a :class:`RewardBreakdown`, in order, as a plain tuple (the scorer's hot paths
-build these and only wrap them when a breakdown object is asked for)."""
-
-_new_object = object.__new__
-_FIELDS = tuple(f.name for f in fields(RewardBreakdown))
-"""Field names in order: the layout of a ``_Row`` and of :class:`ScoreColumns`."""
-_BREAKDOWN_SETTERS = tuple(RewardBreakdown.__dict__[name].__set__ for name in _FIELDS)
-
-
-def _breakdown(row: _Row) -> RewardBreakdown:
-    """``RewardBreakdown(*row)`` at about a third of the cost.
-
-    The frozen dataclass's generated ``__init__`` stores each of the nine fields through
-    ``object.__setattr__``; writing the slots through their descriptors builds the very same
-    (equal, frozen, hashable) instance without that per-field overhead.
-    """
-    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _BREAKDOWN_SETTERS
-    b = _new_object(RewardBreakdown)
-    s0(b, row[0])
-    s1(b, row[1])
-    s2(b, row[2])
-    s3(b, row[3])
-    s4(b, row[4])
-    s5(b, row[5])
-    s6(b, row[6])
-    s7(b, row[7])
-    s8(b, row[8])
-    return b
-
-
-def _row_dict(row: _Row) -> dict[str, Any]:
-    """:meth:`RewardBreakdown.to_dict` of the breakdown with these fields."""
-    parsed = row[7]
-    return {
-        "total": row[0],
-        "correctness": row[1],
-        "format_penalty": row[2],
-        "correct": row[3],
-        "format_ok": row[4],
-        "digits_matched": row[5],
-        "num_digits": row[6],
-        "parsed": None if parsed is None else str(parsed),
-        "reason": row[8],
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreColumns:
-    """Many scored completions in columns: field ``f`` holds ``breakdown.f`` of every item.
-
-    Returned by :meth:`Scorer.score_columns`, the cheapest batch path: no per-item object is
-    built, and ``total`` is ready for ``numpy.asarray`` to compute group-relative advantages.
-    Item ``i`` of every column equals the field of ``Scorer.score(completions[i], ...)``;
-    :meth:`rows` rebuilds those breakdowns.
-    """
-
-    total: tuple[float, ...]
-    correctness: tuple[float, ...]
-    format_penalty: tuple[float, ...]
-    correct: tuple[bool, ...]
-    format_ok: tuple[bool, ...]
-    digits_matched: tuple[int, ...]
-    num_digits: tuple[int, ...]
-    parsed: tuple[int | None, ...]
-    reason: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return len(self.total)
-
-    def rows(self) -> list[RewardBreakdown]:
-        """The per-item breakdowns, as :meth:`Scorer.score_group` / ``score_many`` return."""
-        columns = (getattr(self, name) for name in _FIELDS)
-        return [_breakdown(row) for row in zip(*columns, strict=True)]
-
-
-_COLUMN_SETTERS = tuple(ScoreColumns.__dict__[name].__set__ for name in _FIELDS)
-
-
-_UNSET = object()
-_EMPTY_ROW: _Row = (0.0, 0.0, 0.0, False, False, 0, 0, None, "")
-
-_AnswerFacts = tuple[str, int, _Row, tuple[str, ...]]
-
-
-def _answer_facts(answer: int) -> _AnswerFacts:
-    """What the inline scoring route needs about an ``int`` answer ``A``, computed once per
-    answer: ``str(A)``, its length, the row of an exact answer, and the commonest exact
-    completions, ``The answer is A.`` and ``A``, which the ``answer`` parser reads as ``A``
-    (when ``A >= 0`` and they are within its length limit), so that they need no regex."""
-    want = str(answer)
-    n = len(want)
-    exact = (1.0, 1.0, 0.0, True, True, n, n, answer, "ok")
-    if answer < 0 or n > MAX_ANSWER_CHARS - 15:  # len("The answer is A.") = n + 15
-        return want, n, exact, ()
-    return want, n, exact, (f"The answer is {want}.", want)
-
-
-def _inline_row(text: str, facts: _AnswerFacts, shaped: bool, bad_format: float) -> _Row:
-    """The row of ``text`` (assistant prefix + completion) by the inline route: the built-in
-    ``answer`` parser's steps and the ``shaped`` (else ``binary``) reward, computed directly.
-
-    * the parser's steps, minus the call and the :class:`ParseResult`: strip, then (the
-      commonest completions) equality with the exact texts of :func:`_answer_facts`, else
-      the length limit, ``_ANSWER_RE``, and for what it rejects the parser's rejection
-      reason; a read value is always well-formed, a rejected text never;
-    * correctness and leading digits are then string comparisons of the value's canonical
-      digits with the answer's, the shaped credit is the expression of
-      :func:`shaped_reward`, and an unparsed value earns 0.0 from both rewards and 0 digits,
-      exactly as those functions return for ``None``.
-    """
-    want, n, exact_row, exact_texts = facts
-    got = text.strip()
-    if got in exact_texts:
-        return exact_row
-    match = _ANSWER_RE.fullmatch(got) if len(got) <= MAX_ANSWER_CHARS else None
-    if match is None:
-        return _rejected_row(got, n, bad_format)
-    digits = match[1]
-    if "," in digits:
-        digits = digits.replace(",", "")  # now canonical: str(int(digits)) == digits
-    if digits == want:
-        return exact_row
-    k = 0
-    if len(digits) == n:
-        while digits[k] == want[k]:  # ends: same length, and digits != want
-            k += 1
-    correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
-    return (correctness, correctness, 0.0, False, True, k, n, int(digits), "ok")
-
-
-def _rejected_row(text: str, n: int, bad_format: float) -> _Row:
-    """The row of a stripped completion the ``answer`` parser rejects (``n``: answer digits)."""
-    reason = "too long" if len(text) > MAX_ANSWER_CHARS else _rejection_reason(text)
-    return (0.0 + bad_format, 0.0, bad_format, False, False, 0, n, None, reason)
+        return {
+            "total": self.total,
+            "correctness": self.correctness,
+            "format_penalty": self.format_penalty,
+            "correct": self.correct,
+            "format_ok": self.format_ok,
+            "digits_matched": self.digits_matched,
+            "num_digits": self.num_digits,
+            "parsed": None if self.parsed is None else str(self.parsed),
+            "reason": self.reason,
+        }
 
 
 class Scorer:
     """Parser + correctness reward + format term: completions in, breakdowns out.
 
-    This is the fast path trainers use (no Gymnasium overhead): :meth:`score_group` scores a
+    Trainers score with this directly (no Gymnasium overhead): :meth:`score_group` scores a
     GRPO group (one problem, many completions) and :meth:`score_many` pairs problems with
     completions. ``assistant_prefix`` is prepended to every completion before parsing, for
     prompts whose assistant turn was pre-filled.
@@ -322,52 +185,7 @@ class Scorer:
 
     def score(self, completion: str, problem: Problem) -> RewardBreakdown:
         """Score one completion of one problem."""
-        return _breakdown(self._score_one(completion, problem.answer))
-
-    def score_group(self, completions: Sequence[str], problem: Problem) -> list[RewardBreakdown]:
-        """Score many completions of one problem (a GRPO group)."""
-        return [_breakdown(row) for row in self._score_rows(completions, repeat(problem))]
-
-    def score_many(
-        self, completions: Sequence[str], problems: Sequence[Problem]
-    ) -> list[RewardBreakdown]:
-        """Score ``completions[i]`` against ``problems[i]``."""
-        self._check_pairs(completions, problems)
-        return [_breakdown(row) for row in self._score_rows(completions, problems)]
-
-    def score_columns(
-        self, completions: Sequence[str], problems: Problem | Sequence[Problem]
-    ) -> ScoreColumns:
-        """Score a batch into columns: a GRPO group (``problems`` one :class:`Problem`) or
-        ``completions[i]`` against ``problems[i]``.
-
-        The same scores as :meth:`score_group` / :meth:`score_many`, without building one
-        :class:`RewardBreakdown` per completion (the cheapest path for trainers that only need
-        the columns, e.g. ``total`` for advantages and ``correct`` for accuracy).
-        """
-        if isinstance(problems, Problem):
-            items: Iterable[Problem] = repeat(problems)
-        else:
-            self._check_pairs(completions, problems)
-            items = problems
-        rows = self._score_rows(completions, items)
-        columns = _new_object(ScoreColumns)
-        for setter, column in zip(
-            _COLUMN_SETTERS, zip(*rows, strict=True) if rows else ((),) * 9, strict=True
-        ):
-            setter(columns, column)  # a frozen dataclass, filled through its slot descriptors
-        return columns
-
-    @staticmethod
-    def _check_pairs(completions: Sequence[str], problems: Sequence[Problem]) -> None:
-        if len(completions) != len(problems):
-            raise ValueError(
-                f"got {len(completions)} completions for {len(problems)} problems; "
-                "they must pair up one to one"
-            )
-
-    def _score_row(self, completion: str, answer: int) -> _Row:
-        """The general path: the fields of the breakdown of ``completion`` against ``answer``."""
+        answer = problem.answer
         parsed = self.parse(completion)
         correctness = float(self.reward(parsed.value, answer))
         if not 0.0 <= correctness <= 1.0:  # also rejects NaN
@@ -376,105 +194,32 @@ class Scorer:
                 "correctness must lie in [0, 1]"
             )
         penalty = 0.0 if parsed.well_formed else -self.format_coef
-        return (
-            correctness + penalty,
-            correctness,
-            penalty,
-            parsed.value is not None and parsed.value == answer,
-            parsed.well_formed,
-            leading_digits_matched(parsed.value, answer),
-            len(str(answer)),
-            parsed.value,
-            parsed.reason,
+        return RewardBreakdown(
+            total=correctness + penalty,
+            correctness=correctness,
+            format_penalty=penalty,
+            correct=parsed.value is not None and parsed.value == answer,
+            format_ok=parsed.well_formed,
+            digits_matched=leading_digits_matched(parsed.value, answer),
+            num_digits=len(str(answer)),
+            parsed=parsed.value,
+            reason=parsed.reason,
         )
 
-    def _fast(self) -> bool:
-        """Whether the inline route applies: the built-in answer parser, shaped/binary reward."""
-        reward = self.reward
-        return type(self.parser) is AnswerParser and (
-            reward is shaped_reward or reward is binary_reward
-        )
+    def score_group(self, completions: Sequence[str], problem: Problem) -> list[RewardBreakdown]:
+        """Score many completions of one problem (a GRPO group)."""
+        return [self.score(completion, problem) for completion in completions]
 
-    def _score_one(self, completion: str, answer: int) -> _Row:
-        """:meth:`_score_row` of one completion, by :func:`_inline_row` where it applies."""
-        if type(completion) is str and type(answer) is int and self._fast():
-            return _inline_row(
-                self.assistant_prefix + completion,
-                _answer_facts(answer),
-                self.reward is shaped_reward,
-                -self.format_coef,
+    def score_many(
+        self, completions: Sequence[str], problems: Sequence[Problem]
+    ) -> list[RewardBreakdown]:
+        """Score ``completions[i]`` against ``problems[i]``."""
+        if len(completions) != len(problems):
+            raise ValueError(
+                f"got {len(completions)} completions for {len(problems)} problems; "
+                "they must pair up one to one"
             )
-        return self._score_row(completion, answer)
-
-    def _score_rows(self, completions: Sequence[str], problems: Iterable[Problem]) -> list[_Row]:
-        """:meth:`_score_one` of each completion against its problem's answer.
-
-        With the built-in ``answer`` parser and the built-in ``shaped`` or ``binary`` reward
-        (the defaults) every ``str`` completion takes the inline route (:func:`_inline_row`,
-        written out in the loop), with the facts of each answer computed once per run of
-        equal problems; anything else goes through the general :meth:`_score_row`. Both
-        routes give identical rows; ``tests/test_fast_paths.py`` asserts it.
-        """
-        if not self._fast():
-            return [
-                self._score_row(c, p.answer) for c, p in zip(completions, problems, strict=False)
-            ]
-        if not isinstance(completions, list | tuple):
-            completions = list(completions)  # read twice below
-        prefix = self.assistant_prefix
-        try:
-            texts = list(
-                map(str.strip, map(prefix.__add__, completions) if prefix else completions)
-            )
-        except TypeError:  # a non-str completion: the general path raises the clear error
-            return [
-                self._score_row(c, p.answer) for c, p in zip(completions, problems, strict=False)
-            ]
-        shaped = self.reward is shaped_reward
-        bad_format = -self.format_coef
-        fullmatch = _ANSWER_RE.fullmatch
-        rows: list[_Row] = []
-        append = rows.append
-        last_problem: object = _UNSET  # not None: a None problem must fail like score() does
-        facts: _AnswerFacts = ("", 0, _EMPTY_ROW, ())
-        want: str | None = None
-        n = 0
-        exact_row = _EMPTY_ROW
-        exact_texts: tuple[str, ...] = ()
-        answer = 0
-        # The steps of _inline_row, with its commonest outcomes (an exact text, a read value
-        # that is the answer or a plain number that is not) written out: a call per item
-        # would cost about as much as the regex match.
-        for text, completion, problem in zip(texts, completions, problems, strict=False):
-            if problem is not last_problem:  # a GRPO batch repeats each Problem object
-                last_problem, answer = problem, problem.answer
-                if type(answer) is int:
-                    facts = _answer_facts(answer)
-                    want, n, exact_row, exact_texts = facts
-                else:  # rejections score alike; a read value takes the general path
-                    want, n, exact_texts = None, len(str(answer)), ()
-            if text in exact_texts:
-                append(exact_row)
-                continue
-            match = fullmatch(text) if len(text) <= MAX_ANSWER_CHARS else None
-            if match is None:
-                append(_rejected_row(text, n, bad_format))
-                continue
-            digits = match[1]
-            if digits == want:
-                append(exact_row)
-            elif want is None:
-                append(self._score_row(completion, answer))
-            elif "," in digits:
-                append(_inline_row(text, facts, shaped, bad_format))
-            else:  # as in _inline_row, for a plain number that is not the answer
-                k = 0
-                if len(digits) == n:
-                    while digits[k] == want[k]:
-                        k += 1
-                correctness = SHAPED_MAX_PARTIAL * k / n if shaped else 0.0
-                append((correctness, correctness, 0.0, False, True, k, n, int(digits), "ok"))
-        return rows
+        return [self.score(c, p) for c, p in zip(completions, problems, strict=True)]
 
     def __repr__(self) -> str:
         return (

@@ -26,6 +26,7 @@ from mult_env.parsers import (
 )
 from mult_env.testing import FAMILIES, check_parser
 from mult_env.testing.strategies import adversarial_texts
+from tests import corpus
 
 EXAMPLES = 15  # per property; the slow suite runs many more (tests/testing/test_checks.py)
 STRICT = ["answer", "boxed", "think_answer", "think_boxed"]
@@ -62,16 +63,34 @@ def test_answer_accepts_the_forms_of_the_log(text: str) -> None:
         ("248171.0", "not an integer"),
         ("\u0662\u0664\u0668\u0661\u0667\u0661", "non-ASCII digits"),  # Arabic-Indic 248171
         ("\u0be8\u0bea\u0bee\u0be7\u0bed\u0be7", "non-ASCII digits"),  # Tamil 248171
-        ("248171 or 248172", "not a single number"),
-        ("12*15=180 so 999", "not a single number"),
-        ("847 * 293 = 248171", "not a single number"),
+        ("248171 or 248172", "several numbers"),
+        ("12*15=180 so 999", "several numbers"),
+        ("847 * 293 = 248171", "several numbers"),
+        ("248171, 248172", "several numbers"),
         ("", "empty"),
         ("   ", "empty"),
-        ("0248171", "not a single number"),
-        ("248_171", "not a single number"),
+        ("0248171", "leading zeros"),
+        ("The answer is 00.", "leading zeros"),
+        ("248_171", "invalid thousands separators"),
+        ("+248171", "negative or signed number"),
+        ("--248171", "negative or signed number"),
+        ("2.48171e5", "not an integer"),
+        ("The answer is 4. Extra", "text around the number"),
+        ("I think it is 248171.", "text around the number"),
+        ("<answer>248171</answer>", "text around the number"),
+        ("The answer is 248171..", "text around the number"),
+        ("THE ANSWER IS 248171.", "text around the number"),
+        ("I am an AI who helps - with math", "no number"),
+        ("The answer is", "empty"),
+        ("..", "no number"),
+        ("The answer is248171.", "no ASCII space after 'The answer is'"),
+        ("The answer is:248171", "no ASCII space after 'The answer is'"),
+        ("The answer is\u00a0248171.", "no ASCII space after 'The answer is'"),
+        ("The answer is 248171\u00b2", "non-ASCII digits"),
     ],
 )
 def test_answer_rejects_near_misses_with_a_reason(text: str, reason: str) -> None:
+    """The reason names what is actually wrong: users read it in TRL's and Tinker's logs."""
     assert answer_parser(text) == ParseResult(None, False, reason)
 
 
@@ -97,7 +116,7 @@ def test_answer_rejects_long_text_before_any_regex() -> None:
         ("\\boxed{248171} or \\boxed{248172}", ParseResult(None, False, "several \\boxed{}")),
         ("\\boxed{248171", ParseResult(None, False, "unclosed \\boxed{")),
         ("\\boxed{-248171}", ParseResult(None, False, "negative or signed number")),
-        ("\\boxed{248171 or 248172}", ParseResult(None, False, "not a single number")),
+        ("\\boxed{248171 or 248172}", ParseResult(None, False, "several numbers")),
     ],
 )
 def test_boxed(text: str, expected: ParseResult) -> None:
@@ -228,3 +247,18 @@ def test_register_parser_refuses_duplicates_and_non_callables() -> None:
         assert get_parser("test_only_answer")("\\boxed{7}").value == 7
     finally:
         del PARSERS["test_only_answer"]
+
+
+@pytest.mark.parametrize("name", ["answer", "boxed", "last_number", "think_answer", "think_boxed"])
+def test_builtin_parser_gives_the_recorded_result_on_the_corpus(name: str) -> None:
+    """Every completion of ``tests/corpus.py`` (accepted forms, near misses, hacks, junk, the
+    length limits) parses to exactly what ``tests/data/golden_scores.json`` recorded."""
+    golden = corpus.load()
+    texts = corpus.texts()
+    assert golden["texts"] == len(texts)
+    got = [PARSERS[name](t) for t in texts]
+    want = [
+        ParseResult(None if v is None else int(v), ok, why) for v, ok, why in golden["parse"][name]
+    ]
+    mismatches = [(t[:60], g, w) for t, g, w in zip(texts, got, want, strict=True) if g != w]
+    assert mismatches == []

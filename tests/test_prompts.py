@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from mult_env.parsers import AnswerParser
 from mult_env.problems import Problem
-from mult_env.prompts import FEW_SHOT_EXAMPLES, PromptStyle, build_messages, render_text
+from mult_env.prompts import (
+    FEW_SHOT_EXAMPLES,
+    PromptStyle,
+    build_messages,
+    render_text,
+    transcript,
+)
 
 
 def test_few_shot_prefix_is_the_logs() -> None:
@@ -35,3 +41,10 @@ def test_plain_text_ends_with_open_assistant_turn() -> None:
     text = render_text(Problem(5, 7), PromptStyle(few_shot=False, assistant_prefix="The answer is"))
     assert text.splitlines()[-1] == "Assistant: The answer is"
     assert render_text(Problem(5, 7), PromptStyle(few_shot=False)).endswith("\nAssistant:")
+
+
+def test_transcript_of_the_messages_is_the_plain_text() -> None:
+    for style in (PromptStyle(), PromptStyle(few_shot=False, assistant_prefix="The answer is ")):
+        problem = Problem(847, 293)
+        text = transcript(build_messages(problem, style), style.assistant_prefix)
+        assert text == render_text(problem, style)

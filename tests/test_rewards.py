@@ -23,6 +23,7 @@ from mult_env.rewards import (
     shaped_reward,
 )
 from mult_env.testing import FAMILIES, check_reward
+from tests import corpus
 
 EXAMPLES = 15  # per property; the slow suite runs many more (tests/testing/test_checks.py)
 P = Problem(847, 293)  # the log's few-shot example: 248171
@@ -242,3 +243,25 @@ def test_scorer_batch_paths_agree_with_single_scores() -> None:
     assert scorer.score_group(completions, P) == single
     assert scorer.score_many(completions, [P] * len(completions)) == single
     assert ParseResult(248171, True, "ok") == scorer.parse("248171")
+
+
+@pytest.mark.parametrize("name", list(corpus.SCORERS))
+def test_scorer_gives_the_recorded_breakdowns_on_the_corpus(name: str) -> None:
+    """Each problem of ``tests/corpus.py`` with its own surface forms and the adversarial
+    texts scores to exactly the recorded breakdowns, per item and through the batch methods;
+    ``repr`` equality also catches ``0.0`` against ``-0.0`` or ``1`` against ``1.0``."""
+    golden = corpus.load()
+    cases = corpus.cases()
+    assert golden["cases"] == len(cases)
+    scorer = Scorer(**corpus.SCORERS[name])
+    fields = list(Scorer().score("1", Problem(1, 1)).to_dict())
+    want = [dict(zip(fields, row, strict=True)) for row in golden["score"][name]]
+    got = [scorer.score(text, corpus.PROBLEMS[i]).to_dict() for i, text in cases]
+    mismatches = [(c, g, w) for c, g, w in zip(cases, got, want, strict=True) if g != w]
+    assert mismatches == []
+    assert repr(got) == repr(want)
+    texts = [text for _, text in cases]
+    problems = [corpus.PROBLEMS[i] for i, _ in cases]
+    assert [b.to_dict() for b in scorer.score_many(texts, problems)] == got
+    first = [text for i, text in cases if i == 0]
+    assert [b.to_dict() for b in scorer.score_group(first, corpus.PROBLEMS[0])] == got[: len(first)]

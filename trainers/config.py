@@ -105,6 +105,10 @@ class TrainConfig:
     """Local backend device (``cpu``, ``cuda``, ...); empty picks CUDA when available."""
     base_url: str | None = None
     """Tinker service URL (tinker backend; default: the SDK's)."""
+    renderer: str | None = None
+    """Chat format of the prompts sent to Tinker (tinker backend): ``qwen3``, ``chatml``,
+    ``qwen3_disable_thinking``, ``llama3`` or ``hf_chat_template`` (the tokenizer's own chat
+    template). Unset or empty: chosen from ``model_name`` (see ``trainers/renderers.py``)."""
     pipeline: bool = False
     """Sample batch n+1 while batch n trains (tinker backend): those samples are one update
     stale (``tinker/staleness``), which the importance-sampling loss corrects. Ignored by
@@ -117,6 +121,18 @@ class TrainConfig:
     :func:`tinker_defaults`)."""
     progress: bool = True
     """Show a live progress bar (batch, accuracy, reward) on stderr."""
+    save_rollouts: bool = True
+    """Keep every sampled completion (training batches and held-out evaluations) with its
+    reward breakdown in ``rollouts/`` of the run directory, gzipped, one file per batch, so
+    ``mult-env rescore`` can score the run again under another parser or reward."""
+    curriculum: str = ""
+    """Draw each batch's problems from a viability curriculum (``mult_env.curriculum``)
+    instead of the fixed ``difficulty``: ``viability`` (the ladder 1x1, 2x1, 2x2, 3x2, ...) or
+    a comma-separated ladder such as ``1x1,2x1,2x2``, either optionally followed by settings
+    (``viability,window=16,mix=0.1``: see ``mult_env.curriculum.Curriculum``); it starts on
+    the first rung and moves with the log's viability zones. ``difficulty`` is then the
+    held-out target (``eval_base`` / ``eval_final``); every rung reached also gets a base vs
+    trained held-out evaluation. Empty: off."""
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> TrainConfig:
@@ -142,12 +158,19 @@ class TrainConfig:
         if not self.model_name:
             raise ConfigError("model_name must not be empty")
         self.digits()  # raises on a bad difficulty
+        self.make_curriculum()  # raises on a bad curriculum
         from mult_env import PARSERS, REWARDS
 
         if self.parser not in PARSERS:
             raise ConfigError(f"unknown parser {self.parser!r}; choose from {sorted(PARSERS)}")
         if self.reward not in REWARDS:
             raise ConfigError(f"unknown reward {self.reward!r}; choose from {sorted(REWARDS)}")
+        from trainers.renderers import RENDERERS
+
+        if self.renderer and self.renderer not in RENDERERS:
+            raise ConfigError(
+                f"unknown renderer {self.renderer!r}; choose from {sorted(RENDERERS)}"
+            )
         for name, choices in (
             ("backend", get_args(BackendName)),
             ("behavior_if_log_dir_exists", get_args(BehaviorIfExists)),
@@ -167,6 +190,15 @@ class TrainConfig:
         except ValueError as exc:
             raise ConfigError(f"bad difficulty {self.difficulty!r}: {exc}") from None
 
+    def make_curriculum(self) -> Any:
+        """A fresh :class:`mult_env.curriculum.Curriculum` for ``curriculum`` (None if off)."""
+        from mult_env.curriculum import make_curriculum
+
+        try:
+            return make_curriculum(self.curriculum)
+        except ValueError as exc:
+            raise ConfigError(f"bad curriculum {self.curriculum!r}: {exc}") from None
+
     def model_short_name(self) -> str:
         """Last path component of ``model_name`` without a ``.gguf`` suffix (for run names)."""
         short = self.model_name.rstrip("/").split("/")[-1]
@@ -174,9 +206,9 @@ class TrainConfig:
 
     def run_name_stem(self) -> str:
         """``multiply-{difficulty}-{model}-lr{lr}-bs{batch_size}``, as in the research log."""
+        task = f"curriculum-{self.difficulty}" if self.curriculum else self.difficulty
         return (
-            f"multiply-{self.difficulty}-{self.model_short_name()}"
-            f"-lr{self.learning_rate}-bs{self.batch_size}"
+            f"multiply-{task}-{self.model_short_name()}-lr{self.learning_rate}-bs{self.batch_size}"
         )
 
     def to_dict(self) -> dict[str, Any]:

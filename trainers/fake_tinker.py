@@ -215,6 +215,9 @@ class FakeTinker:
 
     latency: Latency = field(default_factory=Latency)
     seed: int = 0
+    honours_prompt_logprobs_last_n: bool = True
+    """False: behave like a server that predates ``prompt_logprobs_last_n`` (SkyRL 0.4.0): it
+    scores the whole prompt, and the SDK raises the error it raises for that."""
     tokenizer: Any = field(default_factory=make_tokenizer)
     futures: list[TrackedFuture[Any]] = field(default_factory=list)
     checkpoints: dict[str, _Checkpoint] = field(default_factory=dict)
@@ -441,6 +444,16 @@ class FakeSamplingClient:
         def run() -> list[float | None]:
             values: list[float | None] = [None]
             values += self._world.model.sequence_logprobs(self._delta, tokens)
+            if (
+                prompt_logprobs_last_n is not None
+                and not self._world.honours_prompt_logprobs_last_n
+            ):
+                # The SDK's own check (tinker >= 0.38) on a whole-prompt answer.
+                raise RuntimeError(
+                    f"prompt_logprobs_last_n={prompt_logprobs_last_n} was requested but the "
+                    "server returned prompt logprobs before that suffix; it may predate this "
+                    "feature"
+                )
             if prompt_logprobs_last_n is not None:
                 cut = len(values) - prompt_logprobs_last_n
                 values = [None] * cut + values[cut:]

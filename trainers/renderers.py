@@ -184,6 +184,13 @@ class HFChatTemplateRenderer(_TokenRenderer):
         eos = getattr(self.tokenizer, "eos_token", None)
         if not eos:
             raise ValueError("hf_chat_template renderer needs a tokenizer with an eos_token")
+        if not getattr(self.tokenizer, "chat_template", None):
+            # Fail when the renderer is chosen, before any sampling, with the way out.
+            others = sorted(set(RENDERERS) - {"hf_chat_template"})
+            raise ValueError(
+                "the model's tokenizer has no chat template, so the hf_chat_template renderer "
+                f"cannot render prompts: choose one with renderer=NAME ({', '.join(others)})"
+            )
         self.stop_tokens = (eos,)
         super().__post_init__()
 

@@ -19,7 +19,14 @@ from typing import Any
 
 from mult_env.metrics import best_window, peak, viability, windows
 
-__all__ = ["load_run", "plot_run", "render_report", "summarize", "write_report"]
+__all__ = [
+    "curriculum_course",
+    "load_run",
+    "plot_run",
+    "render_report",
+    "summarize",
+    "write_report",
+]
 
 
 def _pct(x: float | None) -> str:
@@ -52,6 +59,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         "metrics": rows,
         "eval_base": _json("eval_base.json"),
         "eval_final": _json("eval_final.json"),
+        "eval_rungs": _json("eval_rungs.json"),
         "summary": _json("summary.json"),
     }
 
@@ -208,9 +216,76 @@ def render_report(run: dict[str, Any], plots: Sequence[str] = ()) -> str:
             + (f" Whole run: {done['total_s']:.0f} s." if done and "total_s" in done else ""),
             "",
         ]
+    lines += _curriculum_section(run)
     for plot in plots:
         lines += [f"![{plot}]({plot})", ""]
     return "\n".join(lines)
+
+
+def curriculum_course(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per rung of a curriculum run: batches drawn on it, and groups and train accuracy of
+    its problems (mixed-in groups included), from ``metrics.jsonl`` rows."""
+    out: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if "curriculum/difficulty" in r:
+            entry = out.setdefault(r["curriculum/difficulty"], {})
+            entry["batches"] = entry.get("batches", 0.0) + 1
+        for key, value in r.items():
+            parts = key.split("/")
+            if len(parts) == 3 and parts[0] == "env" and parts[2] == "groups":
+                name = parts[1]
+                entry = out.setdefault(name, {})
+                groups = float(value)
+                correct = float(r[f"env/{name}/correct"]) * groups
+                entry["groups"] = entry.get("groups", 0.0) + groups
+                entry["correct_groups"] = entry.get("correct_groups", 0.0) + correct
+    for entry in out.values():
+        entry.setdefault("batches", 0.0)
+        if entry.get("groups"):
+            entry["accuracy"] = entry.pop("correct_groups") / entry["groups"]
+    return out
+
+
+def _curriculum_section(run: dict[str, Any]) -> list[str]:
+    """The curriculum's walk and the held-out table on every rung it reached."""
+    if not run["config"].get("curriculum"):
+        return []
+    rows = run["metrics"]
+    state = (run.get("summary") or {}).get("curriculum")
+    lines = ["## Curriculum", "", f"Ladder `{run['config']['curriculum']}`; "]
+    course = curriculum_course(rows)
+    if rows and "curriculum/difficulty" in rows[-1]:
+        lines[-1] += (
+            f"first batch on {rows[0].get('curriculum/difficulty', '?')}, "
+            f"last on {rows[-1]['curriculum/difficulty']}."
+        )
+    if state and state.get("moves"):
+        lines += ["", "| After group | From | To | Window accuracy |", "|---|---|---|---|"]
+        for m in state["moves"]:
+            lines.append(f"| {m['group']} | {m['from']} | {m['to']} | {_pct(m['accuracy'])} |")
+    elif state:
+        lines += ["", "The controller did not move."]
+    evals = run.get("eval_rungs") or {}
+    names = list(evals) or [n for n, e in course.items() if e["batches"]]
+    lines += [
+        "",
+        "Held-out accuracy (greedy, test split of each rung) on every rung the run reached:",
+        "",
+        "| Rung | Batches on it | Train accuracy | Base | Trained | Change |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        c = course.get(name, {})
+        base = (evals.get(name) or {}).get("base")
+        final = (evals.get(name) or {}).get("final")
+        change = _pp(final["accuracy"] - base["accuracy"]) if base and final else "-"
+        lines.append(
+            f"| {name} | {int(c.get('batches', 0))} | {_pct(c.get('accuracy'))} | "
+            f"{_pct(base['accuracy'] if base else None)} | "
+            f"{_pct(final['accuracy'] if final else None)} | {change} |"
+        )
+    lines.append("")
+    return lines
 
 
 def plot_run(run: dict[str, Any], out_dir: str | Path) -> list[str]:
@@ -268,6 +343,24 @@ def plot_run(run: dict[str, Any], out_dir: str | Path) -> list[str]:
     fig.savefig(out_dir / "reward_kl.png", dpi=110)
     plt.close(fig)
     names.append("reward_kl.png")
+
+    if any("curriculum/rung" in r for r in rows):
+        labels = {
+            int(r["curriculum/rung"]): str(r.get("curriculum/difficulty", r["curriculum/rung"]))
+            for r in rows
+            if "curriculum/rung" in r
+        }
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        ax.step(steps, [r.get("curriculum/rung", float("nan")) for r in rows], where="post")
+        ax.set_yticks(sorted(labels))
+        ax.set_yticklabels([labels[i] for i in sorted(labels)])
+        ax.set_xlabel("batch")
+        ax.set_ylabel("curriculum rung")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(out_dir / "curriculum.png", dpi=110)
+        plt.close(fig)
+        names.append("curriculum.png")
     return names
 
 

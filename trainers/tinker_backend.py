@@ -19,7 +19,13 @@ Transient API failures (connection errors, timeouts, 408/409/429/5xx, server-sid
 failures) are retried with exponential backoff and logged; anything else is raised at once.
 
 Without credentials :func:`create` raises :class:`MissingTinkerKeyError` before it does any
-other work; its message is the one line a command-line front end should print.
+other work, and a service that refuses to start the run (an unsupported model or LoRA rank, an
+unreachable ``base_url``) raises :class:`TinkerStartupError`; both messages are the one line a
+command-line front end should print.
+
+Self-hosted Tinker-compatible servers (SkyRL's ``skyrl.tinker.api``, reached with ``base_url``)
+work too; where such a server predates an SDK feature the backend relies on
+(``prompt_logprobs_last_n`` for the KL reference), the backend falls back to the older request.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ __all__ = [
     "PendingSamples",
     "RetryPolicy",
     "TinkerBackend",
+    "TinkerStartupError",
     "build_datum",
     "create",
     "is_transient",
@@ -61,6 +68,10 @@ LOSS_FN: Final = "importance_sampling"
 
 class MissingTinkerKeyError(RuntimeError):
     """No usable Tinker credential; the message is a single line naming ``TINKER_API_KEY``."""
+
+
+class TinkerStartupError(RuntimeError):
+    """The service refused or failed to start the run; the message is a single line."""
 
 
 def require_tinker_key() -> None:
@@ -312,6 +323,8 @@ class TinkerBackend:
         self._policy_sampler_version = -1
         self._base_sampler: tinker.SamplingClient | None = None
         self._n_sample_calls = 0
+        self._score_whole_prompt = False
+        """Set once the server is seen to ignore ``prompt_logprobs_last_n``."""
 
     # -- sampling --------------------------------------------------------------------------
 
@@ -442,20 +455,26 @@ class TinkerBackend:
     # -- reference logprobs ----------------------------------------------------------------
 
     def base_logprobs(self, samples: Sequence[Sample]) -> list[list[float]]:
-        """Base-model logprobs of each sample's tokens, all requests in flight at once."""
-        import tinker
+        """Base-model logprobs of each sample's tokens, all requests in flight at once.
 
-        sampler = self.base_sampler()
+        Only the completion positions are asked for (``prompt_logprobs_last_n``), so the
+        service can serve the prompt from its prefix cache. A server that predates that field
+        scores the whole prompt, which the SDK refuses as a broken promise; the backend then
+        asks that server for whole-prompt logprobs from then on and keeps the suffix.
+        """
         todo = [i for i, s in enumerate(samples) if s.tokens]
-
-        def submitter(sample: Sample) -> Callable[[], tinker.APIFuture[list[float | None]]]:
-            return lambda: sampler.compute_logprobs(
-                tinker.ModelInput.from_ints([*sample.prompt_tokens, *sample.tokens]),
-                prompt_logprobs_last_n=len(sample.tokens),
+        try:
+            results = self._compute_logprobs([samples[i] for i in todo])
+        except RuntimeError as error:
+            if self._score_whole_prompt or not _is_unhonoured_last_n(error):
+                raise
+            logger.warning(
+                "the Tinker server ignores prompt_logprobs_last_n (%s); requesting whole-prompt "
+                "logprobs for the KL reference from now on",
+                error,
             )
-
-        submits = [submitter(samples[i]) for i in todo]
-        results = _gather(self.retry, "compute_logprobs", submits)
+            self._score_whole_prompt = True
+            results = self._compute_logprobs([samples[i] for i in todo])
         out: list[list[float]] = [[] for _ in samples]
         for i, logprobs in zip(todo, results, strict=True):
             tail = logprobs[-len(samples[i].tokens) :]
@@ -463,6 +482,20 @@ class TinkerBackend:
                 raise RuntimeError("Tinker returned no logprob for some sampled token")
             out[i] = [float(x) for x in tail if x is not None]
         return out
+
+    def _compute_logprobs(self, samples: Sequence[Sample]) -> list[list[float | None]]:
+        import tinker
+
+        sampler = self.base_sampler()
+
+        def submitter(sample: Sample) -> Callable[[], tinker.APIFuture[list[float | None]]]:
+            last_n = None if self._score_whole_prompt else len(sample.tokens)
+            return lambda: sampler.compute_logprobs(
+                tinker.ModelInput.from_ints([*sample.prompt_tokens, *sample.tokens]),
+                prompt_logprobs_last_n=last_n,
+            )
+
+        return _gather(self.retry, "compute_logprobs", [submitter(s) for s in samples])
 
     # -- training --------------------------------------------------------------------------
 
@@ -554,6 +587,12 @@ class TinkerBackend:
             logger.warning("closing the Tinker session failed: %s", error)
 
 
+def _is_unhonoured_last_n(error: RuntimeError) -> bool:
+    """The SDK's error for a server that ignored ``prompt_logprobs_last_n`` (tinker >= 0.38)."""
+    text = str(error)
+    return "prompt_logprobs_last_n" in text and "before that suffix" in text
+
+
 def _sampler_trainer_kl(
     pairs: Sequence[tuple[Sample, Sequence[float]]], fb: tinker.ForwardBackwardOutput
 ) -> dict[str, float]:
@@ -585,12 +624,29 @@ def _config_value(config: Any, name: str, default: Any = None) -> Any:
     return getattr(config, name, default)
 
 
-def create(config: Any, *, retry: RetryPolicy | None = None) -> TinkerBackend:
+def _one_line(error: BaseException) -> str:
+    """An SDK error as one line: the server's own ``detail`` when it sent one."""
+    body = getattr(error, "body", None)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    status = getattr(error, "status_code", None)
+    text = str(detail) if detail else str(error) or type(error).__name__
+    text = " ".join(text.split())
+    return f"{status}: {text}" if status else text
+
+
+def create(
+    config: Any, *, retry: RetryPolicy | None = None, resume_from: str | None = None
+) -> TinkerBackend:
     """Build the Tinker backend for a :class:`trainers.config.TrainConfig`.
 
     Checks the credential first (:class:`MissingTinkerKeyError`, nothing else done), then
-    creates the LoRA training client (``lora_rank``, ``seed``), takes the tokenizer from it and
-    picks the renderer (``config.renderer`` when set, else the model's default).
+    creates the training client, takes the tokenizer from it and picks the renderer
+    (``config.renderer`` when set, else the model's default). The training client is a fresh
+    LoRA of ``lora_rank`` seeded with ``seed``, or, with ``resume_from`` (a :meth:`save_state`
+    path), the run restored from that state with its optimizer: either way one training run,
+    so a resume costs no throwaway LoRA on the service. ``seed`` also seeds sampling.
+
+    Raises :class:`TinkerStartupError` (one line) when the service refuses or fails any of it.
     """
     require_tinker_key()
     import tinker
@@ -598,22 +654,43 @@ def create(config: Any, *, retry: RetryPolicy | None = None) -> TinkerBackend:
     model_name: str = config.model_name
     rank = int(_config_value(config, "lora_rank", 16))
     seed = _config_value(config, "seed")
+    base_url = _config_value(config, "base_url") or None
     policy = retry or RetryPolicy()
-    service_client = tinker.ServiceClient(
-        user_metadata={"project": "mult_env", "model": model_name},
-        base_url=_config_value(config, "base_url") or None,
-    )
-    training_client = policy.run(
-        "create_lora_training_client",
-        lambda: service_client.create_lora_training_client(
-            base_model=model_name, rank=rank, seed=seed
-        ).result(),
-    )
-    renderer = get_renderer(
-        _config_value(config, "renderer"), training_client.get_tokenizer(), model_name
-    )
+    try:
+        service_client = tinker.ServiceClient(
+            user_metadata={"project": "mult_env", "model": model_name}, base_url=base_url
+        )
+        if resume_from:
+            training_client = policy.run(
+                "create_training_client_from_state_with_optimizer",
+                lambda: service_client.create_training_client_from_state_with_optimizer(
+                    resume_from
+                ).result(),
+            )
+        else:
+            training_client = policy.run(
+                "create_lora_training_client",
+                lambda: service_client.create_lora_training_client(
+                    base_model=model_name, rank=rank, seed=seed
+                ).result(),
+            )
+        tokenizer = training_client.get_tokenizer()
+    except tinker.TinkerError as error:
+        where = f" at {base_url}" if base_url else ""
+        what = f"resume from {resume_from}" if resume_from else f"start a LoRA run on {model_name}"
+        raise TinkerStartupError(
+            f"the Tinker service{where} could not {what} ({type(error).__name__} "
+            f"{_one_line(error)})"
+        ) from error
+    try:
+        renderer = get_renderer(_config_value(config, "renderer"), tokenizer, model_name)
+    except ValueError as error:
+        raise TinkerStartupError(str(error)) from error
     logger.info(
-        "Tinker LoRA training client on %s (rank %d), renderer %s", model_name, rank, renderer.name
+        "Tinker training client on %s (%s), renderer %s",
+        model_name,
+        f"resumed from {resume_from}" if resume_from else f"rank {rank}",
+        renderer.name,
     )
     return TinkerBackend(
         service_client,
@@ -622,4 +699,5 @@ def create(config: Any, *, retry: RetryPolicy | None = None) -> TinkerBackend:
         model_name=model_name,
         learning_rate=float(config.learning_rate),
         retry=policy,
+        sampling_seed=None if seed is None else int(seed),
     )

@@ -42,9 +42,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mult_env import Problem, ProblemSet, RewardBreakdown, Scorer
+from mult_env.curriculum import Curriculum, rung_name
 from mult_env.metrics import batch_metrics
 from mult_env.prompts import PromptStyle, build_messages
+from mult_env.rollouts import ROLLOUTS_DIR, Rollout, RolloutWriter, rule_of
 from trainers.backend import Backend, PromptSpec, Sample
 from trainers.config import ConfigError, TrainConfig, parse_args, usage
 from trainers.interrupt import stop_requested
@@ -67,6 +71,7 @@ CHECKPOINTS_FILE = "checkpoints.jsonl"
 CONFIG_FILE = "config.json"
 EVAL_BASE_FILE = "eval_base.json"
 EVAL_FINAL_FILE = "eval_final.json"
+EVAL_RUNGS_FILE = "eval_rungs.json"
 DONE_FILE = "DONE"
 SUMMARY_FILE = "summary.json"
 
@@ -96,8 +101,13 @@ class RunDirError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- backends
-def get_backend(config: TrainConfig) -> Backend:
-    """Create the backend named by ``config.backend``; its module is imported only now."""
+def get_backend(config: TrainConfig, resume_from: str | None = None) -> Backend:
+    """Create the backend named by ``config.backend``; its module is imported only now.
+
+    ``resume_from`` is a state checkpoint to continue from. The Tinker backend builds its
+    training client from it directly (one training run per process, not a fresh LoRA that is
+    thrown away); other backends are created and then load it.
+    """
     module_name = {"local": "trainers.local_backend", "tinker": "trainers.tinker_backend"}.get(
         config.backend
     )
@@ -111,7 +121,12 @@ def get_backend(config: TrainConfig) -> Backend:
             f"the {config.backend} backend could not be imported ({exc}); "
             f"install it with: pip install 'mult-env[{extra}]'"
         ) from exc
-    backend: Backend = module.create(config)
+    if config.backend == "tinker":
+        backend: Backend = module.create(config, resume_from=resume_from)
+        return backend
+    backend = module.create(config)
+    if resume_from:
+        backend.load_state(resume_from)
     return backend
 
 
@@ -149,13 +164,18 @@ def kl_shaped_advantages(
     return shaped, mean_kl
 
 
-def prompt_specs(problems: Sequence[Problem], config: TrainConfig) -> list[PromptSpec]:
-    """Chat prompts for ``problems`` in the configured style (few-shot, system, prefix)."""
-    style = PromptStyle(
+def prompt_style(config: TrainConfig) -> PromptStyle:
+    """The configured prompt style (few-shot, system prompt, assistant pre-fill)."""
+    return PromptStyle(
         few_shot=config.few_shot,
         system_prompt=config.system_prompt or None,
         assistant_prefix=config.assistant_prefix,
     )
+
+
+def prompt_specs(problems: Sequence[Problem], config: TrainConfig) -> list[PromptSpec]:
+    """Chat prompts for ``problems`` in the configured style (few-shot, system, prefix)."""
+    style = prompt_style(config)
     return [PromptSpec(tuple(build_messages(p, style)), config.assistant_prefix) for p in problems]
 
 
@@ -175,14 +195,20 @@ def evaluate(
     config: TrainConfig,
     *,
     examples: int = 5,
+    on_scored: ScoredHook | None = None,
 ) -> dict[str, Any]:
-    """Greedy held-out evaluation: accuracy, format rate, mean reward and a few examples."""
+    """Greedy held-out evaluation: accuracy, format rate, mean reward and a few examples.
+
+    ``on_scored`` receives the samples and their scores (one group per problem), e.g. to keep
+    them as rollouts."""
     t0 = time.perf_counter()
     scorer = make_scorer(config)
     groups = backend.sample(
         prompt_specs(problems, config), 1, max_tokens=config.max_tokens, temperature=0.0
     )
     scored = [scorer.score(g[0].text, p) for g, p in zip(groups, problems, strict=True)]
+    if on_scored is not None:
+        on_scored(groups, [[s] for s in scored])
     m = batch_metrics([[s] for s in scored])
     return {
         "n": len(problems),
@@ -210,11 +236,16 @@ def train_batch(
     *,
     groups: list[list[Sample]] | None = None,
     before_update: Callable[[], None] | None = None,
-) -> dict[str, float]:
+    on_scored: ScoredHook | None = None,
+    record: Callable[[list[list[RewardBreakdown]]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Sample, score, compute advantages, update once; returns this batch's metrics.
 
     Pipelining passes ``groups`` already sampled for ``problems`` and a ``before_update``
-    that submits the next batch's sampling just before this batch's update.
+    that submits the next batch's sampling just before this batch's update. ``on_scored``
+    receives the samples and their scores, group by group (to keep them as rollouts);
+    ``record`` sees every group's scores before the update (the curriculum records them
+    there) and returns metrics to add.
     """
     times: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -232,11 +263,13 @@ def train_batch(
         scorer.score_group([s.text for s in group], p)
         for group, p in zip(groups, problems, strict=True)
     ]
+    if on_scored is not None:
+        on_scored(groups, scored)
     samples: list[Sample] = [s for group in groups for s in group]
     adv_N = [a for g in scored for a in compute_advantages([b.total for b in g])]
     times["time/score"] = time.perf_counter() - t
 
-    metrics: dict[str, float] = {}
+    metrics: dict[str, Any] = {} if record is None else dict(record(scored))
     if config.kl_penalty_coef > 0:
         t = time.perf_counter()
         base_NT = backend.base_logprobs(samples)
@@ -279,6 +312,93 @@ def train_batch(
     )
     metrics.update(times)
     return metrics
+
+
+ScoredHook = Callable[[list[list[Sample]], list[list[RewardBreakdown]]], None]
+"""Called with the sampled groups and their reward breakdowns once a batch is scored."""
+
+
+def _rollouts(
+    config: TrainConfig,
+    problems: Sequence[Problem],
+    groups: Sequence[Sequence[Sample]],
+    scored: Sequence[Sequence[RewardBreakdown]],
+    *,
+    split: str,
+    first_index: int,
+    batch: int | None = None,
+    eval: str | None = None,
+) -> list[Rollout]:
+    """The rollouts of one batch or evaluation, as ``mult_env.rollouts`` stores them."""
+    return [
+        Rollout(
+            problem=p,
+            completion=s.text,
+            reward=r,
+            batch=batch,
+            eval=eval,
+            group=g,
+            sample=k,
+            split=split,
+            index=first_index + g,
+            difficulty=f"{len(str(p.a))}x{len(str(p.b))}",  # the rung's, with a curriculum
+            tokens=len(s.tokens),
+            logprob=round(sum(s.logprobs) / len(s.logprobs), 5) if s.logprobs else None,
+            stopped=s.stopped,
+            prompt_tokens=len(s.prompt_tokens),
+        )
+        for g, (p, group, rewards) in enumerate(zip(problems, groups, scored, strict=True))
+        for k, (s, r) in enumerate(zip(group, rewards, strict=True))
+    ]
+
+
+def _keep(
+    writer: RolloutWriter | None,
+    config: TrainConfig,
+    problems: Sequence[Problem],
+    split: str,
+    *,
+    batch: int | None = None,
+    eval: str | None = None,
+    first_index: int = 0,
+    into: list[list[Rollout]] | None = None,
+) -> ScoredHook | None:
+    """The ``on_scored`` hook that keeps a batch's or evaluation's rollouts: written at once,
+    or, with ``into``, collected there for the loop to write after the metrics line."""
+    if writer is None:
+        return None
+
+    def hook(groups: list[list[Sample]], scored: list[list[RewardBreakdown]]) -> None:
+        rollouts = _rollouts(
+            config,
+            problems,
+            groups,
+            scored,
+            split=split,
+            first_index=first_index,
+            batch=batch,
+            eval=eval,
+        )
+        if into is None:
+            writer.write(rollouts)
+        else:
+            into.append(rollouts)
+
+    return hook
+
+
+def _rollout_writer(config: TrainConfig, run_dir: Path) -> RolloutWriter:
+    """A writer of this run's rollouts into ``run_dir/rollouts`` (the run's rule in meta)."""
+    meta = {
+        **rule_of(make_scorer(config)),
+        "prompt": dataclasses.asdict(prompt_style(config)),
+        "difficulty": config.difficulty,
+        "seed": config.seed,
+        "group_size": config.group_size,
+        "model_name": config.model_name,
+        "source": "trainers.train",
+    }
+    return RolloutWriter(run_dir / ROLLOUTS_DIR, meta)
 
 
 def _submit_next(
@@ -386,11 +506,108 @@ def _check_resumable(path: Path, config: TrainConfig) -> None:
         raise RunDirError(f"cannot resume {path} with a different config ({detail})")
 
 
-def _checkpoint(backend: Backend, ckpt_path: Path, done: int) -> None:
+def _checkpoint(
+    backend: Backend, ckpt_path: Path, done: int, curriculum: Curriculum | None = None
+) -> None:
     """Save a resumable state after ``done`` batches and record it in checkpoints.jsonl."""
-    state_path = backend.save_state(f"{done:06d}")
-    row = {"name": f"{done:06d}", "batch": done, "state_path": state_path, "time": time.time()}
+    _record_checkpoint(ckpt_path, done, backend.save_state(f"{done:06d}"), curriculum)
+
+
+def _record_checkpoint(
+    ckpt_path: Path, done: int, state_path: str, curriculum: Curriculum | None = None
+) -> None:
+    """One checkpoints.jsonl row, with the curriculum's state so a resumed run continues it
+    exactly."""
+    row: dict[str, Any] = {
+        "name": f"{done:06d}",
+        "batch": done,
+        "state_path": state_path,
+        "time": time.time(),
+    }
+    if curriculum is not None:
+        row["curriculum"] = curriculum.state_dict()
     _append_jsonl(ckpt_path, row)
+
+
+# ---------------------------------------------------------------------------- curriculum
+def curriculum_batch(
+    curriculum: Curriculum, batch: int, config: TrainConfig
+) -> tuple[list[Problem], list[tuple[int, int]]]:
+    """Batch ``batch``'s problems and their rungs, drawn from the curriculum's current state.
+
+    Problem ``i`` is item ``batch * batch_size + i`` of its rung's seeded train split, and the
+    mix draws come from a generator seeded by ``(seed, batch)``: a pure function of the
+    curriculum's state and the batch number, so a resumed run draws the same problems.
+    """
+    rng = np.random.default_rng([config.seed, batch])
+    rungs = [curriculum.choose(rng) for _ in range(config.batch_size)]
+    problems = [
+        ProblemSet(d, seed=config.seed, split="train")[batch * config.batch_size + i]
+        for i, d in enumerate(rungs)
+    ]
+    return problems, rungs
+
+
+def record_groups(
+    curriculum: Curriculum,
+    rungs: Sequence[tuple[int, int]],
+    scored: Sequence[Sequence[RewardBreakdown]],
+) -> dict[str, Any]:
+    """Record every group into the curriculum; per-rung metrics and the rung's course.
+
+    ``curriculum/rung`` (index) and ``curriculum/difficulty`` are the rung the batch was drawn
+    on; ``curriculum/move`` is the net move its groups caused (+1 up, -1 down);
+    ``env/<rung>/correct`` and ``env/<rung>/groups`` cover each rung present in the batch.
+    """
+    out: dict[str, Any] = {
+        "curriculum/rung": float(curriculum.rung),
+        "curriculum/difficulty": curriculum.name,
+    }
+    move = 0
+    by_rung: dict[str, list[float]] = {}
+    for rung, group in zip(rungs, scored, strict=True):
+        correct_G = [b.correct for b in group]
+        move += curriculum.record(correct_G, rung)
+        by_rung.setdefault(rung_name(rung), []).extend(float(c) for c in correct_G)
+    for name, values in sorted(by_rung.items()):
+        out[f"env/{name}/correct"] = sum(values) / len(values)
+        out[f"env/{name}/groups"] = float(sum(1 for r in rungs if rung_name(r) == name))
+    out["curriculum/move"] = float(move)
+    return out
+
+
+def _rung_evals(
+    backend: Backend,
+    curriculum: Curriculum,
+    config: TrainConfig,
+    ckpt_path: Path,
+    eval_base: dict[str, Any],
+    eval_final: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Held-out base and trained accuracy on every rung the run reached (test split of each).
+
+    The trained model is evaluated first; the base model is the run's batch-0 checkpoint,
+    loaded for these evaluations, after which the last checkpoint is loaded back. The target
+    ``difficulty``'s own evaluations are reused.
+    """
+    target = config.digits()
+    out: dict[str, dict[str, Any]] = {}
+    for index in curriculum.reached:
+        rung = curriculum.ladder[index]
+        test = ProblemSet(rung, seed=config.seed, split="test").take(config.eval_n)
+        final = eval_final if rung == target else evaluate(backend, test, config, examples=0)
+        out[rung_name(rung)] = {"final": final}
+    missing = [name for name in out if name != rung_name(target)]
+    states = [c for c in _read_jsonl(ckpt_path) if "state_path" in c]
+    if missing and states and states[0]["batch"] == 0:
+        backend.load_state(str(states[0]["state_path"]))
+        for name in missing:
+            test = ProblemSet(name, seed=config.seed, split="test").take(config.eval_n)
+            out[name]["base"] = evaluate(backend, test, config, examples=0)
+        backend.load_state(str(states[-1]["state_path"]))
+    if rung_name(target) in out:
+        out[rung_name(target)]["base"] = eval_base
+    return out
 
 
 # ---------------------------------------------------------------------------- the run
@@ -473,9 +690,11 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     owns_backend = backend is None
     if backend is None:
         try:
-            backend = get_backend(config)
+            backend = get_backend(config, str(checkpoint["state_path"]) if checkpoint else None)
         except RuntimeError as exc:
             raise BackendError(str(exc)) from exc
+    elif checkpoint:
+        backend.load_state(str(checkpoint["state_path"]))
     if mode == "delete":
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -487,9 +706,20 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     _rewrite_jsonl(metrics_path, kept)
     if not resuming:
         _rewrite_jsonl(ckpt_path, [])
+    # Rollouts: a batch's file is written just after its metrics line, so the rollouts never
+    # hold a batch metrics.jsonl lacks; the batches a resume redoes are dropped here like
+    # their metrics lines.
+    writer = _rollout_writer(config, run_dir) if config.save_rollouts else None
+    if writer is not None:
+        writer.discard_from(start)
 
-    if checkpoint:
-        backend.load_state(str(checkpoint["state_path"]))
+    curriculum = config.make_curriculum()
+    if curriculum is not None and checkpoint:
+        if "curriculum" not in checkpoint:
+            raise RunDirError(f"{run_dir}: checkpoint {checkpoint['name']} has no curriculum state")
+        curriculum.load_state_dict(checkpoint["curriculum"])
+    elif curriculum is not None:
+        _checkpoint(backend, ckpt_path, 0, curriculum)  # the base model, for _rung_evals
     t_ready = time.perf_counter()
 
     test = ProblemSet(config.digits(), seed=config.seed, split="test").take(config.eval_n)
@@ -502,8 +732,10 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     else:
         if start > 0:
             raise RunDirError(f"{run_dir} has checkpoints but no {EVAL_BASE_FILE}")
-        eval_base = evaluate(backend, test, config)
-        _write_json(base_file, eval_base)
+        eval_base = evaluate(
+            backend, test, config, on_scored=_keep(writer, config, test, "test", eval="base")
+        )
+        _write_json(base_file, eval_base)  # after its rollouts: no base eval without them
 
     wandb = _Wandb(config, run_dir)
     bar = _progress(config, start)
@@ -522,40 +754,85 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     for batch in range(start, config.n_batches):
         if config.time_limit_min and batch_times:
             elapsed = time.perf_counter() - t_start
-            needed = max(batch_times[-5:]) + float(eval_base.get("time_s", 0.0)) + 10.0
+            evals = 1 + (2 * len(curriculum.reached) if curriculum is not None else 0)
+            needed = max(batch_times[-5:]) + evals * float(eval_base.get("time_s", 0.0)) + 10.0
             if elapsed + needed > 60 * config.time_limit_min:
                 stopped_early = (
                     f"time limit: stopped after {batch} of {config.n_batches} batches to finish "
                     f"within time_limit_min={config.time_limit_min}"
                 )
                 if not (config.save_every and batch % config.save_every == 0):
-                    _checkpoint(backend, ckpt_path, batch)
+                    _checkpoint(backend, ckpt_path, batch, curriculum)
                 break
         t_batch = time.perf_counter()
-        problems = train_set.take(config.batch_size, start=batch * config.batch_size)
+        t_wait = time.perf_counter()
         groups = pending.pop().result() if pending else None
+        sample_wait = time.perf_counter() - t_wait
         prefetch = None
-        if pipelined and batch + 1 < config.n_batches:
-            following = train_set.take(config.batch_size, start=(batch + 1) * config.batch_size)
-            prefetch = functools.partial(_submit_next, backend, pending, following, config)
+        record = None
+        if curriculum is None:
+            problems = train_set.take(config.batch_size, start=batch * config.batch_size)
+            if pipelined and batch + 1 < config.n_batches:
+                following = train_set.take(config.batch_size, start=(batch + 1) * config.batch_size)
+                prefetch = functools.partial(_submit_next, backend, pending, following, config)
+        else:
+            problems, rungs = curriculum_batch(curriculum, batch, config)
+            record = functools.partial(record_groups, curriculum, rungs)
+            if pipelined and batch + 1 < config.n_batches:
+                # drawn when submitted, after this batch's groups were recorded (record
+                # runs before the update), so they are the next iteration's draw exactly
+                def prefetch(following: int = batch + 1) -> None:
+                    assert curriculum is not None
+                    nxt, _ = curriculum_batch(curriculum, following, config)
+                    _submit_next(backend, pending, nxt, config)
+
+        pending_rollouts: list[list[Rollout]] = []
         metrics = train_batch(
-            backend, problems, config, scorer, groups=groups, before_update=prefetch
+            backend,
+            problems,
+            config,
+            scorer,
+            groups=groups,
+            before_update=prefetch,
+            on_scored=_keep(
+                writer,
+                config,
+                problems,
+                "train",
+                batch=batch,
+                first_index=batch * config.batch_size,
+                into=pending_rollouts,
+            ),
+            record=record,
         )
+        if groups is not None:  # pipelined: sampling time is the wait for the pending samples
+            metrics["time/sample"] = sample_wait
         row: dict[str, Any] = {"step": batch, **metrics}
         done = batch + 1
         if config.eval_every and done % config.eval_every == 0 and done < config.n_batches:
-            ev = evaluate(backend, test, config, examples=0)
+            on_eval = _keep(
+                writer, config, test, "test", batch=batch, eval="periodic", into=pending_rollouts
+            )
+            ev = evaluate(backend, test, config, examples=0, on_scored=on_eval)
             row["test/env/all/correct"] = ev["accuracy"]
             row["test/env/all/format"] = ev["format_rate"]
             row["time/eval"] = ev["time_s"]
         save = done == config.n_batches or (config.save_every and done % config.save_every == 0)
         row["time/total"] = time.perf_counter() - t_batch
         batch_times.append(row["time/total"])
-        _append_jsonl(metrics_path, row)
+        # Save, write the batch's lines (metrics with time/save, rollouts), then record the
+        # checkpoint: a kill in between resumes from the previous checkpoint, so no line is
+        # lost or written twice.
         if save:
             t = time.perf_counter()
-            _checkpoint(backend, ckpt_path, done)
+            state_path = backend.save_state(f"{done:06d}")
             row["time/save"] = time.perf_counter() - t
+        _append_jsonl(metrics_path, row)
+        if writer is not None:
+            for rollouts in pending_rollouts:
+                writer.write(rollouts)
+        if save:
+            _record_checkpoint(ckpt_path, done, state_path, curriculum)
         backend_s += sum(
             float(row.get(k, 0.0))
             for k in ("time/sample", "time/ref", "time/train", "time/eval", "time/save")
@@ -563,7 +840,7 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         wandb.log(row, step=batch)
         if stop_requested() and done < config.n_batches:
             if not save:
-                _checkpoint(backend, ckpt_path, done)
+                _checkpoint(backend, ckpt_path, done, curriculum)
             if bar is not None:
                 bar.close()
             write_report_safely(run_dir)
@@ -571,8 +848,11 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
             raise KeyboardInterrupt
         if bar is not None:
             bar.update(1)
+            rung = {"rung": curriculum.name} if curriculum is not None else {}
             bar.set_postfix(
-                acc=f"{row['env/all/correct']:.0%}", reward=f"{row['env/all/reward/total']:.2f}"
+                acc=f"{row['env/all/correct']:.0%}",
+                reward=f"{row['env/all/reward/total']:.2f}",
+                **rung,
             )
     if bar is not None:
         bar.close()
@@ -584,7 +864,9 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
     if final_file.exists() and start >= config.n_batches:
         eval_final = json.loads(final_file.read_text())
     else:
-        eval_final = evaluate(backend, test, config)
+        eval_final = evaluate(
+            backend, test, config, on_scored=_keep(writer, config, test, "test", eval="final")
+        )
         _write_json(final_file, eval_final)
         final_path = backend.save_final("final")
         _append_jsonl(
@@ -595,6 +877,12 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
                 "final_path": final_path,
                 "time": time.time(),
             },
+        )
+    rungs_file = run_dir / EVAL_RUNGS_FILE
+    if curriculum is not None and not (rungs_file.exists() and start >= config.n_batches):
+        _write_json(
+            rungs_file,
+            _rung_evals(backend, curriculum, config, ckpt_path, eval_base, eval_final),
         )
     summary = {
         "run_dir": str(run_dir),
@@ -609,6 +897,8 @@ def run(config: TrainConfig, backend: Backend | None = None) -> dict[str, Any]:
         "overhead_share": max(0.0, 1.0 - backend_s / loop_s) if loop_s > 0 else 0.0,
         "total_s": time.perf_counter() - t_start,
     }
+    if curriculum is not None:
+        summary["curriculum"] = curriculum.state_dict()
     _write_json(run_dir / SUMMARY_FILE, summary)
     write_report_safely(run_dir)
     wandb.log(
@@ -660,6 +950,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"format {base['format_rate']:.0%} -> {final['format_rate']:.0%}; "
         f"{summary['total_s']:.0f} s. Report: {Path(summary['run_dir']) / 'report.md'}"
     )
+    if "curriculum" in summary:
+        state = summary["curriculum"]
+        reached = ", ".join(
+            f"{state['ladder'][i][0]}x{state['ladder'][i][1]}" for i in state["reached"]
+        )
+        print(f"curriculum: {len(state['moves'])} moves; rungs reached {reached}")
     return 0
 
 

@@ -192,7 +192,8 @@ class MultiplicationTaskset(vf.Taskset[MultiplicationTask, MultiplicationTaskset
         for i in indices:
             problem = problems[i]
             data = MultiplicationData(
-                id=f"mult_env/{da}x{db}/{config.split}/{config.seed}/{i}",
+                id=f"mult_env/{da}x{db}/{config.split}/{config.seed}/{i}",  # 0.4 keeps it
+                idx=i,
                 name=str(problem),
                 prompt=build_messages(problem, style),
                 a=str(problem.a),

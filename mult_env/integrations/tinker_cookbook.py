@@ -22,8 +22,9 @@ What it adds over the cookbook's ``ProblemEnv``:
 * one problem per group, reproducible batches (batch ``i`` is a pure function of the seed and
   ``i``), and a held-out test dataset drawn from the disjoint ``test`` split.
 
-Observations are real ``tinker.ModelInput`` objects (``pip install mult-env[tinker-cookbook]``
-installs the ``tinker`` SDK, which is imported only when an env is used).
+Observations are real ``tinker.ModelInput`` objects (the ``[tinker-cookbook]`` extra installs
+the ``tinker`` SDK, which is imported only when an env is used; docs/integrations/
+tinker-cookbook.md gives the install lines, tinker-cookbook itself included).
 
 Example (``renderer`` is any tinker-cookbook renderer, e.g. from
 ``tinker_cookbook.renderers.get_renderer("qwen3_instruct", tokenizer)``)::
@@ -45,6 +46,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
+import numpy as np
+
+from mult_env.curriculum import Curriculum, make_curriculum
+from mult_env.integrations.text import message_text
 from mult_env.parsers import Parser
 from mult_env.problems import Difficulty, Problem, ProblemSet, Split, resolve_difficulty
 from mult_env.prompts import Message, PromptStyle, build_messages
@@ -57,6 +62,7 @@ __all__ = [
     "Action",
     "Logs",
     "Metrics",
+    "MultiplicationCurriculumDataset",
     "MultiplicationDatasetBuilder",
     "MultiplicationEnvConfig",
     "MultiplicationGroupBuilder",
@@ -83,8 +89,11 @@ class Renderer(Protocol):
 
     ``parse_response`` returns ``(message, termination)``: tinker-cookbook >= 0.6 gives a
     ``ParseTermination`` (with ``is_stop_sequence`` / ``is_clean``), older releases a ``bool``
-    "parsed cleanly"; both are accepted. ``message["content"]`` is a string or a list of
-    content parts (only ``{"type": "text"}`` parts are read, so thinking parts are ignored).
+    "parsed cleanly"; both are accepted. The message's text is read by the rule of
+    :mod:`mult_env.integrations.text`: ``content`` is a string or a list of content parts (only
+    ``{"type": "text"}`` parts are read, so thinking parts are ignored); missing or ``None``
+    content is the empty reply (malformed, the format penalty); anything else, bytes included,
+    raises ``TypeError``.
     """
 
     def build_generation_prompt(self, messages: list[Any], /) -> tinker.ModelInput: ...
@@ -161,22 +170,6 @@ class MultiplicationEnvConfig:
         return Scorer(self.parser, self.reward, self.format_coef, self.assistant_prefix)
 
 
-def _text_content(message: Any) -> str:
-    """The text of a parsed message, like tinker-cookbook's ``renderers.get_text_content``."""
-    content = message.get("content", "") if isinstance(message, Mapping) else message
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):
-        return "".join(
-            part["text"]
-            for part in content
-            if isinstance(part, Mapping)
-            and part.get("type") == "text"
-            and isinstance(part.get("text"), str)
-        )
-    raise TypeError(f"renderer returned message content of type {type(content).__name__}")
-
-
 def _stopped_cleanly(termination: Any, require_stop_sequence: bool) -> bool:
     """Whether the response ended as it should, for either ``parse_response`` convention."""
     if isinstance(termination, bool):  # tinker-cookbook < 0.6: "parsed cleanly"
@@ -248,7 +241,7 @@ class MultiplicationProblemEnv:
         if not isinstance(action, list) or not all(type(t) is int for t in action):
             raise TypeError("action must be a list of int token ids")
         message, termination = self.renderer.parse_response(action)
-        text = _text_content(message)
+        text = message_text(message)
         clean = _stopped_cleanly(termination, self.config.require_stop_sequence_for_format)
         scored = self.scorer.score(text, self.problem)
         format_ok = scored.format_ok and clean
@@ -296,8 +289,17 @@ class MultiplicationGroupBuilder:
     """``group_size`` envs on the *same* problem (tinker-cookbook's ``EnvGroupBuilder``).
 
     One problem per group, always: group-relative advantages compare answers to one question.
-    Picklable (for the cookbook's distributed rollouts) whenever the renderer is, which
-    renderers made by ``tinker_cookbook.renderers.get_renderer`` are.
+
+    Picklable (for the cookbook's distributed rollouts) exactly when its renderer is: every
+    other field is plain data. A renderer made by ``tinker_cookbook.renderers.get_renderer``
+    pickles as its renderer name and ``model_name`` and is rebuilt in the unpickling process
+    with ``tinker_cookbook.tokenizer_utils.get_tokenizer(model_name)``, so the builder
+    unpickles wherever that call works there: a Hub model id (downloaded or cached), a local
+    directory of tokenizer files (``save_pretrained``) at the same path, or a name registered
+    with ``tokenizer_utils.register_tokenizer`` in that process. A tokenizer that only loads
+    with extra arguments (a GGUF file's, ``gguf_file=...``) must be registered under the
+    renderer's ``model_name`` before unpickling; otherwise unpickling raises the loader's
+    error.
     """
 
     problem: Problem
@@ -385,6 +387,103 @@ class MultiplicationRLDataset:
 
 
 @dataclass(frozen=True)
+class _CurriculumGroupBuilder(MultiplicationGroupBuilder):
+    """A :class:`MultiplicationGroupBuilder` that records its group's correctness into a
+    curriculum once the cookbook has run the group's rollouts."""
+
+    curriculum: Curriculum | None = field(default=None, compare=False)
+    difficulty: tuple[int, int] = (1, 1)
+
+    async def compute_group_rewards(
+        self, trajectory_group: list[Any], env_group: Sequence[Any]
+    ) -> list[tuple[float, Metrics]]:
+        """Record the group (every env has stepped by now), then no group-level reward."""
+        correct_G = [bool(env.breakdown.correct) for env in env_group if env.breakdown]
+        if self.curriculum is not None and correct_G:
+            self.curriculum.record(correct_G, self.difficulty)
+        return [(0.0, {}) for _ in trajectory_group]
+
+
+class MultiplicationCurriculumDataset:
+    """Training batches that follow a viability curriculum (tinker-cookbook's ``RLDataset``).
+
+    ``get_batch(i)`` draws each problem's rung with ``curriculum.choose`` from a generator
+    seeded by ``(seed, i)`` and takes item ``i * batch_size + j`` of that rung's train split;
+    each group builder records its group's correctness into :attr:`curriculum` from
+    ``compute_group_rewards``, which the cookbook calls after the group's rollouts. So batch
+    ``i`` depends on the curriculum's state when the loop asks for it: a pure function of that
+    state and ``i``, but not of ``i`` alone.
+
+    Limits that come from the cookbook's loop, not from this class:
+
+    * the recording happens where ``compute_group_rewards`` runs: in-process (the default) it
+      reaches :attr:`curriculum`; with a ``rollout_executor`` of other processes the builders
+      are pickled and each records into its own copy, so the curriculum does not move;
+    * in async / off-policy training the loop asks for batch ``i + 1`` before batch ``i``'s
+      rewards are in, so the curriculum lags by the pipeline's depth;
+    * the cookbook's checkpoints do not include this dataset: save ``curriculum.state_dict()``
+      next to them and pass the restored curriculum when resuming, or the run restarts the
+      controller from its first rung.
+
+    Groups are tagged ``mult_<A>x<B>`` by rung, so the cookbook's per-tag metrics (e.g.
+    ``env/mult_2x1/correct``) give the per-rung accuracy.
+    """
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        *,
+        batch_size: int,
+        group_size: int,
+        n_batches: int,
+        curriculum: Curriculum | str | Mapping[str, Any] = "viability",
+        seed: int = 0,
+        config: MultiplicationEnvConfig = MultiplicationEnvConfig(),
+    ) -> None:
+        for name, value in (("batch_size", batch_size), ("n_batches", n_batches)):
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if type(group_size) is not int or group_size < 1:
+            raise ValueError(f"group_size must be a positive int, got {group_size!r}")
+        made = make_curriculum(curriculum)
+        if made is None:
+            raise ValueError("MultiplicationCurriculumDataset needs a curriculum")
+        self.curriculum: Curriculum = made
+        self.renderer = renderer
+        self.batch_size = batch_size
+        self.group_size = group_size
+        self.n_batches = n_batches
+        self.seed = seed
+        self.config = config
+        self._sets = {d: ProblemSet(d, seed=seed, split="train") for d in made.ladder}
+
+    def get_batch(self, index: int) -> Sequence[MultiplicationGroupBuilder]:
+        """The ``batch_size`` group builders of batch ``index``, from the current rung."""
+        index = operator.index(index)
+        if not 0 <= index < self.n_batches:
+            raise IndexError(f"batch index {index} out of range [0, {self.n_batches})")
+        rng = np.random.default_rng([self.seed, index])
+        builders: list[MultiplicationGroupBuilder] = []
+        for j in range(self.batch_size):
+            rung = self.curriculum.choose(rng)
+            builders.append(
+                _CurriculumGroupBuilder(
+                    self._sets[rung][index * self.batch_size + j],
+                    self.renderer,
+                    self.group_size,
+                    self.config,
+                    _tags(rung, "train"),
+                    curriculum=self.curriculum,
+                    difficulty=rung,
+                )
+            )
+        return builders
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+
+@dataclass(frozen=True)
 class MultiplicationDatasetBuilder:
     """Builds the training dataset and a held-out test dataset (tinker-cookbook's
     ``RLDatasetBuilder``: ``await builder()`` returns ``(train, test)``).
@@ -418,9 +517,23 @@ class MultiplicationDatasetBuilder:
     """Held-out problems per evaluation batch."""
 
     def __post_init__(self) -> None:
+        # Every size is checked here, so a bad one fails when the config is written, not in
+        # the middle of a run (a zero test_batch_size used to surface as a ZeroDivisionError).
+        sizes = ("batch_size", "group_size", "n_batches", "test_group_size", "test_batch_size")
+        for name in sizes:
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("n_test_problems", "seed", "test_seed"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
         resolve_difficulty(self.difficulty)
-        if type(self.n_test_problems) is not int or self.n_test_problems < 0:
-            raise ValueError(f"n_test_problems must be an int >= 0, got {self.n_test_problems!r}")
+        if self.n_test_problems % min(self.test_batch_size, self.n_test_problems or 1):
+            raise ValueError(
+                f"n_test_problems={self.n_test_problems} must be a multiple of "
+                f"test_batch_size={self.test_batch_size}"
+            )
 
     async def __call__(self) -> tuple[MultiplicationRLDataset, MultiplicationRLDataset | None]:
         """``(train, test)``; ``test`` is None when ``n_test_problems == 0``."""
@@ -437,11 +550,6 @@ class MultiplicationDatasetBuilder:
         if self.n_test_problems == 0:
             return train, None
         test_batch = min(self.test_batch_size, self.n_test_problems)
-        if self.n_test_problems % test_batch:
-            raise ValueError(
-                f"n_test_problems={self.n_test_problems} must be a multiple of "
-                f"test_batch_size={test_batch}"
-            )
         test = MultiplicationRLDataset(
             self.renderer,
             batch_size=test_batch,

@@ -48,9 +48,11 @@ completions table through the ``log_extra`` hook.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from mult_env.integrations.text import completion_text, message_text
 from mult_env.metrics import batch_metrics
 from mult_env.parsers import Parser, ParseResult
 from mult_env.problems import Difficulty, Problem, ProblemSet, Split
@@ -65,6 +67,7 @@ __all__ = [
     "DEFAULT_STYLE",
     "INSTALL_HINT",
     "Component",
+    "MultiplicationEnvironment",
     "MultiplicationReward",
     "build_dataset",
     "completion_text",
@@ -72,8 +75,8 @@ __all__ = [
     "reward_funcs",
 ]
 
-INSTALL_HINT = "pip install 'mult-env[trl]'"
-"""The command that installs what this adapter needs."""
+INSTALL_HINT = "pip install 'trl>=1.0' 'datasets>=3.0' (what the mult-env[trl] extra installs)"
+"""The command that installs what this adapter needs (it works before mult-env is published)."""
 
 Component = Literal["total", "correctness", "format", "accuracy"]
 COMPONENTS: tuple[Component, ...] = get_args(Component)
@@ -217,52 +220,17 @@ def build_dataset(
 # --------------------------------------------------------------------------------------------
 
 
-def _content_text(content: object) -> str:
-    """The text of a message's content: a string, None (a pure tool call) or a list of parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, Mapping) and part.get("type") == "text":
-                text = part.get("text")
-                if not isinstance(text, str):
-                    raise TypeError("a text content part must have a str 'text'")
-                parts.append(text)
-        return "".join(parts)
-    raise TypeError(f"message content must be a str, a list of parts or None, not {content!r}")
-
-
-def completion_text(completion: str | Sequence[Mapping[str, Any]]) -> str:
-    """The text to score from one TRL completion.
-
-    A plain completion is returned as is. A conversational completion (a list of message
-    dicts, e.g. ``[{"role": "assistant", "content": "The answer is 180."}]``) gives the content
-    of its *last* assistant message: in a multi-turn (tool-calling) rollout that is the final
-    answer. No assistant message gives ``""``, which the parser scores as malformed. Anything
-    else is a caller bug and raises ``TypeError``.
-    """
-    if isinstance(completion, str):
-        return completion
-    if not isinstance(completion, Sequence):
-        raise TypeError(
-            "a completion must be a str or a list of message dicts, "
-            f"not {type(completion).__name__}"
-        )
-    for message in reversed(completion):
-        if not isinstance(message, Mapping):
-            raise TypeError(f"a conversational completion holds dicts, not {message!r}")
-        if message.get("role") == "assistant":
-            return _content_text(message.get("content"))
-    return ""
-
-
 def _operand(value: object, column: str) -> int:
-    """A non-negative integer from a dataset cell: an int, or a string of ASCII digits."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
+    """A non-negative integer from a dataset cell: an integer (``int``, ``numpy.int64``, any
+    type with ``__index__`` but ``bool``) or a string of ASCII digits."""
+    if not isinstance(value, str | bool | bytes):
+        try:
+            number = operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+        else:
+            if number >= 0:
+                return number
     if (
         isinstance(value, str)
         and 0 < len(value) <= MAX_OPERAND_CHARS
@@ -285,6 +253,10 @@ def _column(kwargs: Mapping[str, Any], name: str, n: int) -> Sequence[Any]:
     return values
 
 
+def _optional_column(kwargs: Mapping[str, Any], name: str, n: int) -> Sequence[Any] | None:
+    return _column(kwargs, name, n) if kwargs.get(name) is not None else None
+
+
 def _prompt_prefix(prompt: object) -> str:
     """A conversational prompt ending in an assistant message pre-fills that message."""
     if (
@@ -293,7 +265,7 @@ def _prompt_prefix(prompt: object) -> str:
         and isinstance(prompt[-1], Mapping)
         and prompt[-1].get("role") == "assistant"
     ):
-        return _content_text(prompt[-1].get("content"))
+        return message_text(prompt[-1])
     return ""
 
 
@@ -349,8 +321,8 @@ class MultiplicationReward:
         if len(prompts) != n:
             raise ValueError(f"got {len(prompts)} prompts for {n} completions")
         a_col, b_col = _column(kwargs, "a", n), _column(kwargs, "b", n)
-        answers = kwargs.get("answer")
-        prefixes = kwargs.get("assistant_prefix")
+        answers = _optional_column(kwargs, "answer", n)
+        prefixes = _optional_column(kwargs, "assistant_prefix", n)
         out = []
         for i in range(n):
             problem = Problem(_operand(a_col[i], "a"), _operand(b_col[i], "b"))
@@ -402,20 +374,26 @@ class MultiplicationReward:
 def _batch_metrics(
     breakdowns: Sequence[RewardBreakdown], kwargs: Mapping[str, Any]
 ) -> dict[str, float]:
-    """:func:`batch_metrics` with groups formed by problem (and prefix) within this call.
+    """:func:`batch_metrics` over this call's GRPO groups.
 
-    TRL repeats each prompt ``num_generations`` times, so on one process the rows of a problem
-    are exactly its GRPO group. Across several processes a group may be split, and each part is
-    counted as a group of its own on its process.
+    TRL's ``RepeatSampler`` puts the ``num_generations`` completions of one dataset row next to
+    each other, and no row twice in one generation batch, so a group is a run of consecutive
+    rows of the same dataset row. A row is identified by its ``index`` column (the item index of
+    :func:`build_dataset`), ``a``, ``b`` and ``assistant_prefix``: two rows that ask the same
+    problem (frequent at small difficulties) are still two groups. Across several processes a
+    group may be split, and each part is counted as a group of its own on its process.
     """
-    n = len(breakdowns)
-    a_col, b_col = kwargs["a"], kwargs["b"]
-    prefixes = kwargs.get("assistant_prefix") or [""] * n
-    groups: dict[tuple[str, str, str], list[RewardBreakdown]] = {}
+    names = ("index", "a", "b", "assistant_prefix")
+    columns = [kwargs[name] for name in names if kwargs.get(name) is not None]
+    groups: list[list[RewardBreakdown]] = []
+    previous: tuple[str, ...] | None = None
     for i, breakdown in enumerate(breakdowns):
-        key = (str(a_col[i]), str(b_col[i]), str(prefixes[i]))
-        groups.setdefault(key, []).append(breakdown)
-    return batch_metrics(list(groups.values()))
+        key = tuple(str(column[i]) for column in columns)
+        if key != previous or not groups:
+            groups.append([])
+        groups[-1].append(breakdown)
+        previous = key
+    return batch_metrics(groups)
 
 
 def reward_funcs(
@@ -450,3 +428,95 @@ def reward_funcs(
         )
         for i, component in enumerate(components)
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# environment_factory
+# --------------------------------------------------------------------------------------------
+
+
+class MultiplicationEnvironment:
+    """mult_env for TRL's ``GRPOTrainer(environment_factory=MultiplicationEnvironment)``.
+
+    TRL (>= 1.x, experimental there) makes one instance per rollout, calls ``reset(**row)`` with
+    the dataset row, exposes the public methods (here only :meth:`submit_answer`) to the model as
+    tools, and scores the finished rollout with :meth:`get_reward`. The problem comes from the
+    row's ``a`` and ``b`` columns (:func:`build_dataset`), checked like the reward functions
+    check them; ``reset`` returns :attr:`INSTRUCTION`, which TRL appends to the last user
+    message, so the model is told to answer through the tool.
+
+    The reward is :class:`~mult_env.rewards.Scorer`'s total of the *first* submission, parsed
+    by the configured parser (``"answer"``: "N" or "The answer is N."): later submissions are
+    ignored, so guessing several times earns nothing, and the tool's reply never says whether
+    the answer was right. No submission scores as the empty reply (malformed: ``-format_coef``).
+    A submission that is neither a string nor an integer raises ``TypeError``, which TRL hands
+    back to the model as the tool's error, and counts as no submission.
+
+    For a one-step task the reward-function route (:func:`reward_funcs`) trains on the same
+    reward without a tool-capable chat template or tool schema in every prompt; use this class
+    when the problem must be answered through a tool, e.g. alongside tool-using environments
+    in a ``dict`` ``environment_factory`` (see ``docs/integrations/trl.md``).
+    """
+
+    INSTRUCTION = "\nSubmit N, the exact product, with the submit_answer tool."
+    """Appended by TRL to the last user message of the prompt."""
+
+    def __init__(
+        self,
+        *,
+        parser: Parser | Callable[[str], ParseResult] | str = "answer",
+        reward: Reward | Callable[[int | None, int], float] | str = "shaped",
+        format_coef: float = 0.1,
+    ) -> None:
+        """Configure the parser, correctness reward and format term (as :class:`Scorer`)."""
+        self.scorer = Scorer(parser=parser, reward=reward, format_coef=format_coef)
+        self.problem: Problem | None = None
+        self.submission: str | None = None
+        """The first submitted answer of this rollout (None: nothing submitted yet)."""
+        self.submissions = 0
+        """How many times :meth:`submit_answer` was called in this rollout."""
+
+    def reset(self, **row: Any) -> str:
+        """Start a rollout on the row's problem; returns the instruction TRL appends."""
+        problem = Problem(_operand(row.get("a"), "a"), _operand(row.get("b"), "b"))
+        answer = row.get("answer")
+        if answer is not None and _operand(answer, "answer") != problem.answer:
+            raise ValueError(f"column 'answer' is {answer!r} but a * b = {problem.answer}")
+        if row.get("assistant_prefix"):
+            raise ValueError(
+                "environment_factory needs conversational prompts; build the dataset without "
+                "an assistant_prefix"
+            )
+        self.problem, self.submission, self.submissions = problem, None, 0
+        return self.INSTRUCTION
+
+    def submit_answer(self, answer: str) -> str:
+        """Submit the final answer to the multiplication problem. Only the first submission counts.
+
+        Args:
+            answer: The exact product N, e.g. "248171".
+
+        Returns:
+            A confirmation that the answer was recorded.
+        """
+        if self.problem is None:
+            raise RuntimeError("reset() must be called before submit_answer()")
+        self.submissions += 1
+        if isinstance(answer, int) and not isinstance(answer, bool):
+            answer = str(answer)  # a JSON number in the tool call's arguments
+        if not isinstance(answer, str):
+            raise TypeError(f"answer must be a string of digits, not {type(answer).__name__}")
+        if self.submission is None:
+            self.submission = answer
+        return "Answer recorded."
+
+    @property
+    def breakdown(self) -> RewardBreakdown:
+        """The reward breakdown of this rollout's first submission."""
+        if self.problem is None:
+            raise RuntimeError("reset() must be called before the rollout is scored")
+        return self.scorer.score(self.submission or "", self.problem)
+
+    def get_reward(self) -> float:
+        """The rollout's reward (TRL logs it as ``rewards/MultiplicationEnvironment/mean``)."""
+        return self.breakdown.total

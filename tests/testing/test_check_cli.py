@@ -45,6 +45,33 @@ USER_MODULE = textwrap.dedent(
 
 
     NOT_CALLABLE = 3
+
+
+    import re
+
+    from hypothesis import strategies as st
+    from mult_env.testing import Style
+
+    NUMBER = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]*|0", re.ASCII)
+
+
+    def tag_parser(completion):
+        """Reads <answer>N</answer>: exactly one tag around one canonical ASCII integer."""
+        if not isinstance(completion, str):
+            raise TypeError("completion must be a str")
+        if completion.count("<answer>") != 1:
+            return ParseResult(None, False, "need one tag")
+        body, closed, _ = completion.partition("<answer>")[2].partition("</answer>")
+        body = body.strip()
+        ok = bool(closed) and len(body) < 60 and NUMBER.fullmatch(body) is not None
+        return ParseResult(int(body.replace(",", "")) if ok else None, ok, "ok" if ok else "no")
+
+
+    def _frame(draw, marked):
+        return draw(st.sampled_from(["", "Let me think.\\n"])) + marked
+
+
+    tagged = Style("tagged", frame=_frame, mark=lambda body: f"<answer>{body}</answer>")
     '''
 )
 
@@ -147,3 +174,38 @@ def test_building_the_cli_does_not_import_hypothesis() -> None:
     code = "import sys, mult_env.cli as c; c.build_parser(); print('hypothesis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_style_names_a_user_style_object(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Class 13 of issue 14: --style module:attribute, named like the target."""
+    narrow = ["--skip", "reads_written_value", "--skip", "near_misses"]
+    argv = ["check-parser", f"{user_module}:tag_parser", *FAST, *narrow]
+    assert main([*argv, "--style", f"{user_module}:tagged"]) == 0
+    assert "PASSED" in capsys.readouterr().out
+    # without its style the checker writes bare numbers, which the parser rightly refuses,
+    # and says so
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "VIOLATED [accepts_true_answer]" in out and "may expect a different answer style" in out
+
+
+def test_style_that_is_not_a_style_is_an_error(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["check-parser", "answer", "--style", f"{user_module}:NOT_CALLABLE"])
+    assert exited.value.code == 2
+    assert "is not a mult_env.testing.Style (it is a int)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["check-parser", "answer", "--style", f"{user_module}:missing"])
+    assert "cannot load style" in capsys.readouterr().err
+
+
+def test_hang_timeout_reaches_the_check(
+    user_module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-parser", "answer", *FAST, "--hang-timeout", "2"]) == 0
+    with pytest.raises(SystemExit):
+        main(["check-parser", "answer", "--hang-timeout", "soon"])

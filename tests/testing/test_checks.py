@@ -114,7 +114,14 @@ def test_last_number_parser_is_caught() -> None:
         seed=0,
         raise_on_failure=False,
     )
-    assert {v.family for v in report.violations} == {"several_numbers", "hedged"}
+    # it also crashes on long digit runs: int() refuses more than 4300 digits (a totality hole
+    # only long adversarial texts reach)
+    assert {(v.property, v.family) for v in report.violations} == {
+        ("total", None),
+        ("near_misses", "several_numbers"),
+        ("near_misses", "hedged"),
+    }
+    assert "Exceeds the limit (4300 digits)" in str(report.violations[0])
     several = next(v for v in report.violations if v.family == "several_numbers")
     assert "must read no value" in several.message and "no 'last number wins'" in several.message
     # The same hole seen from the reward side: binary credit through the lenient parser.
@@ -127,7 +134,7 @@ def test_last_number_parser_is_caught() -> None:
         seed=0,
         raise_on_failure=False,
     )
-    (violation,) = reward_report.violations
+    (violation,) = [v for v in reward_report.violations if v.property == "near_misses"]
     assert violation.message.startswith("reward 1 for '")
     assert "(parsed as 1) when the answer is 1" in violation.message
 
@@ -151,7 +158,11 @@ def test_relative_tolerance_is_caught() -> None:
 def test_unicode_digit_parser_is_caught() -> None:
     assert unicode_digit_parser("\u0be8\u0bea\u0bee\u0be7\u0bed\u0be7").value == 248171  # Tamil
     report = check_parser(
-        unicode_digit_parser, max_examples=EXAMPLES, seed=0, raise_on_failure=False
+        unicode_digit_parser,
+        allow=["non_canonical"],  # \d+ also reads "01" (tests/testing/test_holes.py)
+        max_examples=EXAMPLES,
+        seed=0,
+        raise_on_failure=False,
     )
     (violation,) = report.violations  # everything else about it is right
     assert violation.family == "non_ascii_digits"
@@ -221,7 +232,9 @@ def test_a_quadratic_parser_fails_linear_time() -> None:
     )
     (violation,) = report.violations
     assert violation.property == "linear_time"
-    assert "parsing must be linear-time" in violation.message
+    # re-slicing is a memcpy per step: quadratic, but cheaply so; whether the growth it shows
+    # at 30 KB reads as superlinear is tests/testing/test_holes.py's business (class 10)
+    assert violation.message.startswith("parsing took ") and "on digit run" in violation.message
 
 
 # --- the built-ins pass, and the report records what was run -------------------------------
@@ -260,15 +273,18 @@ def test_report_records_skips_and_allowed_families() -> None:
 
 
 def test_difficulty_restricts_the_problems() -> None:
-    seen: set[int] = set()
-
+    # The reward runs in a child process, so it reports what it saw by failing: any answer
+    # outside 3x3 digits would raise, and the check would report it under `total`.
     def exact(value: int | None, answer: int) -> float:
-        seen.add(answer)
+        if not 100 * 100 <= answer <= 999 * 999 and answer != 248171:  # 248171: long texts
+            raise AssertionError(f"answer {answer} is not a medium problem")
         return float(value == answer)
 
     report = check_reward(exact, difficulty="medium", skip=["linear_time"], max_examples=10)
     assert report.difficulty == "medium (3x3 digits)"
-    assert seen and all(100 * 100 <= answer <= 999 * 999 for answer in seen)
+    assert report.ok, report.summary()
+    wide = check_reward(exact, skip=["linear_time"], max_examples=10, raise_on_failure=False)
+    assert "is not a medium problem" in str(wide.violations[0])
 
 
 def test_unknown_names_are_errors_not_silent_passes() -> None:
@@ -305,7 +321,7 @@ def test_check_error_is_an_assertion_error_with_the_report() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PARSERS))
 def test_full_parser_checks(name: str) -> None:
-    report = check_parser(name, max_examples=300, raise_on_failure=False)
+    report = check_parser(name, max_examples=150, raise_on_failure=False)
     if name == "last_number":  # documented as exploitable
         assert {"negative", "hedged", "several_numbers", "self_correction"} <= {
             v.family for v in report.violations
@@ -318,8 +334,8 @@ def test_full_parser_checks(name: str) -> None:
 @pytest.mark.parametrize("parser", ["answer", "boxed", "think_answer", "think_boxed"])
 @pytest.mark.parametrize("reward", ["binary", "shaped"])
 def test_full_reward_checks(reward: str, parser: str) -> None:
-    check_reward(reward, parser=parser, max_examples=200)
-    check_reward(Scorer(parser, reward), max_examples=200)
+    check_reward(reward, parser=parser, max_examples=100)
+    check_reward(Scorer(parser, reward), max_examples=100)
 
 
 @pytest.mark.slow
@@ -334,7 +350,7 @@ def test_full_checks_catch_every_flaw() -> None:
     assert {"negative", "times_ten", "extra_digit", "hedged"} <= caught["substring"]
     assert {"negative", "hedged", "several_numbers", "self_correction"} <= caught["last_number"]
     assert {"close_value", "wrong_digit"} <= caught["tolerance"]
-    assert caught["unicode"] == {"non_ascii_digits"}
+    assert caught["unicode"] == {"non_ascii_digits", "non_canonical"}  # \d+ reads "01" too
 
 
 def test_public_names_resolve() -> None:

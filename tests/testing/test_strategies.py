@@ -10,13 +10,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mult_env.parsers import PARSERS
 from mult_env.problems import Problem
 from mult_env.testing import FAMILIES, STYLES, NearMiss, near_misses, problems, surface_forms
-from mult_env.testing.strategies import adversarial_texts, near_miss_values, numerals
+from mult_env.testing.strategies import (
+    adversarial_texts,
+    malformed_texts,
+    near_miss_values,
+    numerals,
+)
 
 
 def _with_problem(
@@ -128,3 +134,63 @@ def test_adversarial_texts_are_large_and_deterministic() -> None:
     assert texts == adversarial_texts(10_000)
     lengths = {description: len(text) for description, text in texts}
     assert all(9_000 <= n <= 10_010 for n in lengths.values()), lengths
+
+
+@given(_family("non_canonical"))
+def test_non_canonical_family_spells_the_answer_otherwise(case: tuple[Problem, NearMiss]) -> None:
+    p, miss = case
+    digits = re.sub(r"[^0-9]", "", miss.text)
+    assert digits.lstrip("0") == str(p.answer)
+    assert digits != str(p.answer) or "+" in miss.text or "\uff0b" in miss.text
+
+
+def _evaluate(text: str) -> int:
+    """Sum of products of the ASCII integers in ``text`` (operators as the family writes them)."""
+    body = re.sub(
+        r"[^0-9+*x\u00d7\u00b7]|(?<![0-9 ])x", " ", text.replace("**", " ").replace("times", "*")
+    )
+    total = 0
+    for term in body.split("+"):
+        product = 1
+        for factor in re.split(r"[*x\u00d7\u00b7]", term):
+            product *= int(factor.strip())
+        total += product
+    return total
+
+
+@given(_family("expression"))
+def test_expression_family_is_arithmetic_equal_to_the_answer(
+    case: tuple[Problem, NearMiss],
+) -> None:
+    p, miss = case
+    numbers = [int(n) for n in re.findall(r"[0-9]+", miss.text)]
+    assert len(numbers) >= 2  # never the bare answer
+    assert _evaluate(miss.text) == p.answer
+
+
+def test_ambiguous_families_also_come_in_other_markups() -> None:
+    texts: list[str] = []
+
+    @settings(max_examples=200, database=None, derandomize=True)  # a fixed sample: not flaky
+    @given(_family("negative"))
+    def collect(case: tuple[Problem, NearMiss]) -> None:
+        texts.append(case[1].text)
+
+    collect()
+    assert any("\\boxed{" in t for t in texts) and any("**" in t for t in texts)
+    assert (
+        sum("\\boxed{" not in t and "**" not in t and "<answer>" not in t for t in texts)
+        > len(texts) / 2
+    )  # mostly the style's own markup
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_malformed_and_adversarial_texts_are_built_from_the_style(style: str) -> None:
+    malformed = dict(malformed_texts(style))
+    assert malformed["empty"] == ""
+    if "boxed" in style:
+        assert malformed["unclosed"] == "\\boxed{248171"
+    descriptions = [d for d, _ in adversarial_texts(2000, style)]
+    assert len(descriptions) == len(set(descriptions))
+    if "think" in style:
+        assert "'<think>' then digits" in descriptions

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mult_env import resolve_difficulty
 from trainers.config import ConfigError, TrainConfig, field_docs, parse_args, usage
 from trainers.train import main
 
@@ -110,3 +111,18 @@ def test_config_round_trips_through_json_and_rejects_unknown_keys() -> None:
     assert TrainConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError, match="unknown config keys"):
         TrainConfig.from_dict({**config.to_dict(), "lr": 1.0})
+
+
+@pytest.mark.parametrize("text", ["3x2", " 3 X 2 ", "medium", "(3, 2)", "3*2", "3x", "x2", "0x1"])
+def test_trainer_config_uses_the_same_grammar(text: str) -> None:
+    """One difficulty grammar: the trainer's ``difficulty=`` accepts exactly what
+    :func:`resolve_difficulty` accepts, with the same result."""
+    try:
+        want: tuple[int, int] | None = resolve_difficulty(text)
+    except ValueError:
+        want = None
+    if want is None:
+        with pytest.raises(ConfigError, match="bad difficulty"):
+            TrainConfig(difficulty=text).digits()
+    else:
+        assert TrainConfig(difficulty=text).digits() == want

@@ -478,3 +478,93 @@ def test_live_sample_train_and_save() -> None:  # pragma: no cover - needs the s
         assert backend.save_final("mult-env-live-test").startswith("tinker://")
     finally:
         backend.close()
+
+
+# -- what a real Tinker-API server showed (issue 11) ---------------------------------------------
+
+
+def test_resume_builds_the_training_client_from_the_state(world: Any) -> None:
+    first = tb.create(_config(), retry=tb.RetryPolicy(sleep=lambda _s: None))
+    samples = first.sample([_prompt()], 2, max_tokens=4, temperature=1)[0]
+    first.train_step(samples, [[1.0] * len(s.tokens) for s in samples])
+    state = first.save_state("000001")
+    saved = first.training_client.weights.copy()
+    before = len(world.calls)
+
+    resumed = tb.create(_config(), resume_from=state)
+    created = [c for c in world.calls[before:] if c.startswith("create_") and "train" in c]
+    # one training run for the resumed process: no fresh LoRA made only to be replaced
+    assert created == ["create_training_client_from_state_with_optimizer"]
+    assert resumed.training_client.weights.step == saved.step == 1
+    assert np.array_equal(resumed.training_client.weights.m, saved.m)
+
+
+def _sampled_tokens(seed: int | None) -> list[list[int]]:
+    world = ft.FakeTinker()
+    mp = pytest.MonkeyPatch()
+    try:
+        ft.install(mp, world)
+        backend = tb.create(_config(seed=seed))
+        groups = [backend.sample([_prompt()], 3, max_tokens=6, temperature=1.0)[0] for _ in "ab"]
+        seeds = [
+            kw["sampling_params"].seed for cls, name, _a, kw in world.api_calls if name == "sample"
+        ]
+        if seed is not None:
+            assert seeds == [seed, seed + 1]  # every request carries a seed, one per call
+        return [s.tokens for group in groups for s in group]
+    finally:
+        mp.undo()
+        world.shutdown()
+
+
+def test_seed_seeds_tinker_sampling() -> None:
+    assert _sampled_tokens(3) == _sampled_tokens(3)
+    assert _sampled_tokens(3) != _sampled_tokens(4)
+
+
+def test_service_error_at_creation_is_one_line(world: Any) -> None:
+    response = ft.httpx.Response(400, request=ft._request())
+    refused = tinker.BadRequestError(
+        "Error code: 400",
+        response=response,
+        body={"detail": "LoRA rank 16 must be\nbetween 1 and 8"},
+    )
+    world.fail_next("create_lora_training_client", refused)
+    with pytest.raises(tb.TinkerStartupError) as raised:
+        tb.create(_config(base_url="http://127.0.0.1:9"))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert (
+        "http://127.0.0.1:9" in message and "400: LoRA rank 16 must be between 1 and 8" in message
+    )
+
+
+def test_a_tokenizer_without_a_chat_template_fails_at_creation_with_the_way_out(
+    world: Any,
+) -> None:
+    with pytest.raises(tb.TinkerStartupError, match=r"renderer=NAME .*qwen3"):
+        tb.create(_config(model_name="acme/no-rule-matches-this"))
+    backend = tb.create(_config(model_name="acme/no-rule-matches-this", renderer="qwen3"))
+    assert backend.renderer.name == "qwen3"
+
+
+def test_kl_reference_on_a_server_without_prompt_logprobs_last_n(
+    world: Any, backend: tb.TinkerBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    samples = backend.sample([_prompt(), _prompt("What is 2 * 3?")], 2, max_tokens=5, temperature=1)
+    flat = [s for group in samples for s in group]
+    expected = backend.base_logprobs(flat)  # the suffix, as a current server returns it
+
+    world.honours_prompt_logprobs_last_n = False
+    with caplog.at_level(logging.WARNING, logger="trainers.tinker_backend"):
+        assert backend.base_logprobs(flat) == expected
+        assert backend.base_logprobs(flat) == expected
+    assert sum("prompt_logprobs_last_n" in r.message for r in caplog.records) == 1
+    last_n = [
+        kw["prompt_logprobs_last_n"]
+        for _c, name, _a, kw in world.api_calls
+        if name == "compute_logprobs"
+    ]
+    n = len(flat)
+    # asked for the suffix, then (after the one refusal) the whole prompt
+    assert last_n[:n] == [len(s.tokens) for s in flat] and last_n[-n:] == [None] * n

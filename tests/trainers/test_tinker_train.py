@@ -7,6 +7,7 @@ updates, checkpoints, evaluation, report, resume) in seconds and without a key.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -98,10 +99,13 @@ def test_full_run_on_the_fake_service_writes_every_output(world: Any, tmp_path: 
 def test_resume_continues_from_the_last_state_checkpoint(world: Any, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     train.run(parse_args(_args(run_dir)))
+    before = len(world.calls)
     summary = train.run(
         parse_args(_args(run_dir, "n_batches=6", "behavior_if_log_dir_exists=resume"))
     )
-    assert world.calls.count("create_training_client_from_state_with_optimizer") == 1
+    # the resumed process has one training client, made from the state (no throwaway LoRA)
+    created = [c for c in world.calls[before:] if c.startswith("create_") and "train" in c]
+    assert created == ["create_training_client_from_state_with_optimizer"]
     metrics = _jsonl(Path(summary["run_dir"]) / "metrics.jsonl")
     assert [m["step"] for m in metrics] == [0, 1, 2, 3, 4, 5]
     checkpoints = _jsonl(run_dir / "checkpoints.jsonl")
@@ -127,13 +131,20 @@ def test_cli_without_key_prints_one_line_and_does_nothing_else(tmp_path: Path) -
 
 
 def test_pipelined_run_samples_the_next_batch_during_the_update(world: Any, tmp_path: Path) -> None:
-    train.run(parse_args(_args(tmp_path / "run", "pipeline=true", "n_batches=5")))
+    train.run(parse_args(_args(tmp_path / "run", "pipeline=true", "n_batches=8")))
     metrics = _jsonl(tmp_path / "run" / "metrics.jsonl")
-    assert [m["step"] for m in metrics] == [0, 1, 2, 3, 4]
-    trained = [m for m in metrics if m["optim/skipped"] == 0.0]
-    assert trained[0]["tinker/staleness"] == 0.0  # nothing to overlap with yet
-    staleness = [m["tinker/staleness"] for m in trained[1:]]
-    assert set(staleness) <= {0.0, 1.0} and 1.0 in staleness  # 0 only after a skipped update
+    assert [m["step"] for m in metrics] == list(range(8))
+    # A batch sampled during the previous batch's update is one update stale; after a skipped
+    # update (no learning signal) it is not.
+    staleness = [
+        (m["tinker/staleness"], prev["optim/skipped"] == 0.0)
+        for prev, m in itertools.pairwise(metrics)
+        if m["optim/skipped"] == 0.0
+    ]
+    assert staleness and all(s == (1.0 if prev_trained else 0.0) for s, prev_trained in staleness)
+    assert (1.0, True) in staleness
+    # the wait for the pending samples is the batch's sampling time, not 0
+    assert all(m["time/sample"] > 0 for m in metrics)
     # batch n+1's sampling was submitted before batch n's forward_backward
     calls = world.calls
     first_fb = calls.index("forward_backward")
@@ -192,3 +203,55 @@ def test_the_logs_command_gets_the_logs_settings_on_tinker() -> None:
     assert config.max_tokens >= len("The answer is 998,001.") + 1
     explicit = parse_args([*log_command, "few_shot=false", "max_tokens=7", "assistant_prefix=x"])
     assert (explicit.few_shot, explicit.max_tokens, explicit.assistant_prefix) == (False, 7, "x")
+
+
+def test_timing_metrics_reach_metrics_jsonl(world: Any, tmp_path: Path) -> None:
+    from trainers.fake_tinker import Latency
+
+    world.latency = Latency(sample=0.5, save=0.05)
+    run_dir = tmp_path / "run"
+    train.run(parse_args(_args(run_dir, "pipeline=true", "n_batches=4", "eval_every=0")))
+    metrics = _jsonl(run_dir / "metrics.jsonl")
+    assert [m["step"] for m in metrics] == [0, 1, 2, 3]
+    # pipelined batches count the wait for their pending samples: the latency less what the
+    # previous batch's update and save hid (small here; not ~0, as when the wait was not timed)
+    waits = [m["time/sample"] for m in metrics]
+    assert waits[0] > 0.4 and min(waits[1:]) > 0.05 and sum(waits[1:]) / 3 > 0.25, waits
+    # the save after batches 2 and 4 is timed on their own line
+    assert [("time/save" in m) for m in metrics] == [False, True, False, True]
+    assert all(m["time/save"] >= 0.05 for m in metrics if "time/save" in m)
+
+
+def test_renderer_key_is_validated_before_any_work(tmp_path: Path) -> None:
+    from trainers.config import ConfigError, usage
+    from trainers.renderers import RENDERERS
+
+    assert parse_args(["backend=tinker", "renderer=llama3"]).renderer == "llama3"
+    with pytest.raises(ConfigError, match="unknown renderer 'nope'"):
+        parse_args(["backend=tinker", "renderer=nope"])
+    help_text = usage().split("renderer=", 1)[1].split("\n  ", 2)[1]
+    assert all(name in help_text for name in RENDERERS)  # --help lists every choice
+    run_dir = tmp_path / "run"
+    assert train.main([*_args(run_dir), "renderer=nope"]) == 2
+    assert not run_dir.exists()
+
+
+def test_service_refusal_at_start_is_a_one_line_error(
+    world: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trainers import fake_tinker as ft
+
+    world.fail_next("create_lora_training_client", ft.bad_request_error())
+    run_dir = tmp_path / "run"
+    assert train.main(_args(run_dir)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: the Tinker service could not start"), err
+    assert not run_dir.exists()
+
+
+def test_kl_run_on_a_server_without_prompt_logprobs_last_n(world: Any, tmp_path: Path) -> None:
+    world.honours_prompt_logprobs_last_n = False
+    summary = train.run(parse_args(_args(tmp_path / "run", "n_batches=2", "eval_every=0")))
+    metrics = _jsonl(Path(summary["run_dir"]) / "metrics.jsonl")
+    assert [m["step"] for m in metrics] == [0, 1]
+    assert all("optim/kl_policy_base" in m for m in metrics)
