@@ -59,7 +59,7 @@ def _needs(*modules: str) -> None:
         pytest.importorskip(module)
 
 
-@pytest.mark.parametrize("steps_or_budget", [["--steps", "1"], ["--budget-min", "0.001"]])
+@pytest.mark.parametrize("steps_or_budget", [["--steps", "1"], ["--budget-min", "1e-6"]])
 @pytest.mark.slow
 @pytest.mark.integration
 def test_both_trainers_run_and_the_json_has_the_issue_keys(
