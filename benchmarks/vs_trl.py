@@ -62,6 +62,10 @@ from typing import Any
 
 from mult_env import Problem, ProblemSet, PromptStyle, Scorer
 
+# The same OpenMP thread setting on both sides: the local backend sets it when imported, so it
+# is set here, before either side imports torch (see trainers/local_backend.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 __all__ = [
     "SIDES",
     "Work",
